@@ -1,0 +1,358 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/hypergate/hypergate/internal/calllog"
+)
+
+// Page size limits of ListCalls.
+const (
+	DefaultCallLimit = 50
+	MaxCallLimit     = 500
+)
+
+// insertChunk is how many records go in one multi-row INSERT: 200 rows of 26
+// columns stays well under both SQLite's (32766) and PostgreSQL's (65535)
+// bound-parameter limits while saving most of the per-statement round trips.
+const insertChunk = 200
+
+// callColumns are the calls columns in the order insert arguments are built.
+var callColumns = []string{
+	"id", "time_us", "consumer", "key_id", "endpoint", "model", "provider", "upstream_model",
+	"status", "error_type", "error_message", "latency_us", "upstream_us", "ttft_us",
+	"input_tokens", "output_tokens", "cost_usd", "stream", "request_bytes", "response_bytes",
+	"client_ip", "user_agent", "trace_id", "request_body", "response_body", "size_bytes",
+}
+
+// listColumns are the columns ListCalls reads: everything but the bodies.
+const listColumns = "id, time_us, consumer, key_id, endpoint, model, provider, upstream_model, " +
+	"status, error_type, error_message, latency_us, upstream_us, ttft_us, " +
+	"input_tokens, output_tokens, cost_usd, stream, request_bytes, response_bytes, " +
+	"client_ip, user_agent, trace_id"
+
+// rowOverhead approximates the bytes a call row costs beyond its variable
+// fields: 15 fixed-width columns, the row header and the entries in the
+// four secondary indexes.
+const rowOverhead = 200
+
+// recordSize estimates the stored bytes of r, for CallsSizeBytes.
+func recordSize(r *calllog.Record) int64 {
+	n := rowOverhead +
+		// id is stored in the row, its primary key index and the time index;
+		// consumer and model are also in their index.
+		3*len(r.ID) + 2*len(r.Consumer) + 2*len(r.Model) +
+		len(r.KeyID) + len(r.Endpoint) + len(r.Provider) + len(r.UpstreamModel) +
+		len(r.ErrorType) + len(r.ErrorMessage) + len(r.ClientIP) + len(r.UserAgent) +
+		len(r.TraceID) + len(r.RequestBody) + len(r.ResponseBody)
+	return int64(n)
+}
+
+// InsertCalls writes a batch of call records in one transaction. It is
+// idempotent by ID: a record whose ID is already stored is skipped, so a
+// spill file can be replayed any number of times.
+func (db *DB) InsertCalls(ctx context.Context, recs []calllog.Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		var added int64
+		for start := 0; start < len(recs); start += insertChunk {
+			end := min(start+insertChunk, len(recs))
+			n, err := db.insertCallChunk(ctx, tx, recs[start:end])
+			if err != nil {
+				return err
+			}
+			added += n
+		}
+		if added == 0 {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, db.Rebind("UPDATE call_usage SET bytes = bytes + ? WHERE id = 1"), added); err != nil {
+			return fmt.Errorf("updating call usage: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("inserting %d calls: %w", len(recs), err)
+	}
+	return nil
+}
+
+// insertCallChunk inserts recs with one statement and returns the estimated
+// bytes of the rows actually inserted (RETURNING lists only those).
+func (db *DB) insertCallChunk(ctx context.Context, tx *sql.Tx, recs []calllog.Record) (int64, error) {
+	var q strings.Builder
+	q.WriteString("INSERT INTO calls (")
+	q.WriteString(strings.Join(callColumns, ", "))
+	q.WriteString(") VALUES ")
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(callColumns)), ", ") + ")"
+	args := make([]any, 0, len(recs)*len(callColumns))
+	sizes := make(map[string]int64, len(recs))
+	for i := range recs {
+		r := &recs[i]
+		if r.ID == "" {
+			return 0, fmt.Errorf("call record at %s has no id: %w", r.Time.Format(time.RFC3339Nano), ErrInvalid)
+		}
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString(row)
+		size := recordSize(r)
+		if _, dup := sizes[r.ID]; !dup {
+			sizes[r.ID] = size
+		}
+		args = append(args,
+			r.ID, micros(r.Time), r.Consumer, r.KeyID, r.Endpoint, r.Model, r.Provider, r.UpstreamModel,
+			r.Status, r.ErrorType, r.ErrorMessage, r.LatencyUS, r.UpstreamUS, r.TTFTUS,
+			r.InputTokens, r.OutputTokens, r.CostUSD, r.Stream, r.RequestBytes, r.ResponseBytes,
+			r.ClientIP, r.UserAgent, r.TraceID, r.RequestBody, r.ResponseBody, size,
+		)
+	}
+	q.WriteString(" ON CONFLICT (id) DO NOTHING RETURNING id")
+	rows, err := tx.QueryContext(ctx, db.Rebind(q.String()), args...)
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	var added int64
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return 0, err
+		}
+		added += sizes[id]
+	}
+	return added, rows.Err()
+}
+
+// scanCall reads a row of listColumns, plus the bodies when withBodies.
+func scanCall(s interface{ Scan(...any) error }, withBodies bool) (calllog.Record, error) {
+	var (
+		r      calllog.Record
+		timeUS int64
+	)
+	dest := []any{
+		&r.ID, &timeUS, &r.Consumer, &r.KeyID, &r.Endpoint, &r.Model, &r.Provider, &r.UpstreamModel,
+		&r.Status, &r.ErrorType, &r.ErrorMessage, &r.LatencyUS, &r.UpstreamUS, &r.TTFTUS,
+		&r.InputTokens, &r.OutputTokens, &r.CostUSD, &r.Stream, &r.RequestBytes, &r.ResponseBytes,
+		&r.ClientIP, &r.UserAgent, &r.TraceID,
+	}
+	if withBodies {
+		dest = append(dest, &r.RequestBody, &r.ResponseBody)
+	}
+	if err := s.Scan(dest...); err != nil {
+		return calllog.Record{}, err
+	}
+	r.Time = fromMicros(timeUS)
+	return r, nil
+}
+
+// GetCall returns one call record, bodies included, or ErrNotFound.
+func (db *DB) GetCall(ctx context.Context, id string) (calllog.Record, error) {
+	row := db.sql.QueryRowContext(ctx,
+		db.Rebind("SELECT "+listColumns+", request_body, response_body FROM calls WHERE id = ?"), id)
+	r, err := scanCall(row, true)
+	if errors.Is(err, sql.ErrNoRows) {
+		return calllog.Record{}, fmt.Errorf("call %q: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return calllog.Record{}, fmt.Errorf("reading call %q: %w", id, err)
+	}
+	return r, nil
+}
+
+// CallConsumer returns the consumer that made a call, or ErrNotFound. It is
+// the cheap check behind "may this consumer give feedback on this call".
+func (db *DB) CallConsumer(ctx context.Context, id string) (string, error) {
+	var c string
+	err := db.sql.QueryRowContext(ctx, db.Rebind("SELECT consumer FROM calls WHERE id = ?"), id).Scan(&c)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("call %q: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return "", fmt.Errorf("reading call %q: %w", id, err)
+	}
+	return c, nil
+}
+
+// encodeCursor makes the opaque position after a call: its time and id.
+func encodeCursor(timeUS int64, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(timeUS, 10) + ":" + id))
+}
+
+// decodeCursor reverses encodeCursor; anything else wraps ErrInvalid.
+func decodeCursor(c string) (int64, string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return 0, "", fmt.Errorf("%w: malformed cursor", ErrInvalid)
+	}
+	ts, id, ok := strings.Cut(string(b), ":")
+	if !ok || id == "" {
+		return 0, "", fmt.Errorf("%w: malformed cursor", ErrInvalid)
+	}
+	us, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil {
+		return 0, "", fmt.Errorf("%w: malformed cursor", ErrInvalid)
+	}
+	return us, id, nil
+}
+
+// ListCalls returns one page of call records, newest first, without bodies.
+// Page.Next is empty on the last page. Limit defaults to 50 and is capped at
+// 500; a malformed Cursor is an error wrapping ErrInvalid.
+func (db *DB) ListCalls(ctx context.Context, f calllog.Filter) (calllog.Page, error) {
+	limit := f.Limit
+	if limit <= 0 {
+		limit = DefaultCallLimit
+	}
+	limit = min(limit, MaxCallLimit)
+
+	var (
+		where []string
+		args  []any
+	)
+	if !f.Since.IsZero() {
+		where = append(where, "time_us >= ?")
+		args = append(args, f.Since.UnixMicro())
+	}
+	if !f.Until.IsZero() {
+		where = append(where, "time_us < ?")
+		args = append(args, f.Until.UnixMicro())
+	}
+	if f.Consumer != "" {
+		where = append(where, "consumer = ?")
+		args = append(args, f.Consumer)
+	}
+	if f.Model != "" {
+		where = append(where, "model = ?")
+		args = append(args, f.Model)
+	}
+	if f.Status != 0 {
+		where = append(where, "status = ?")
+		args = append(args, f.Status)
+	}
+	if f.HasFeedback != nil {
+		exists := "EXISTS (SELECT 1 FROM feedback WHERE feedback.request_id = calls.id)"
+		if !*f.HasFeedback {
+			exists = "NOT " + exists
+		}
+		where = append(where, exists)
+	}
+	if f.Cursor != "" {
+		us, id, err := decodeCursor(f.Cursor)
+		if err != nil {
+			return calllog.Page{}, err
+		}
+		// A row-value comparison lets both databases seek in the (time_us, id) indexes.
+		where = append(where, "(time_us, id) < (?, ?)")
+		args = append(args, us, id)
+	}
+	q := "SELECT " + listColumns + " FROM calls"
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	// One extra row tells whether another page follows.
+	q += " ORDER BY time_us DESC, id DESC LIMIT ?"
+	args = append(args, limit+1)
+
+	rows, err := db.sql.QueryContext(ctx, db.Rebind(q), args...)
+	if err != nil {
+		return calllog.Page{}, fmt.Errorf("listing calls: %w", err)
+	}
+	defer rows.Close()
+	page := calllog.Page{Calls: make([]calllog.Record, 0, min(limit, 64))}
+	for rows.Next() {
+		r, err := scanCall(rows, false)
+		if err != nil {
+			return calllog.Page{}, fmt.Errorf("listing calls: %w", err)
+		}
+		page.Calls = append(page.Calls, r)
+	}
+	if err := rows.Err(); err != nil {
+		return calllog.Page{}, fmt.Errorf("listing calls: %w", err)
+	}
+	if len(page.Calls) > limit {
+		page.Calls = page.Calls[:limit]
+		last := page.Calls[limit-1]
+		page.Next = encodeCursor(micros(last.Time), last.ID)
+	}
+	return page, nil
+}
+
+// DeleteCallsBefore deletes the calls older than t and returns how many.
+func (db *DB) DeleteCallsBefore(ctx context.Context, t time.Time) (int64, error) {
+	n, err := db.deleteCalls(ctx, "time_us < ?", micros(t))
+	if err != nil {
+		return 0, fmt.Errorf("deleting calls before %s: %w", t.Format(time.RFC3339), err)
+	}
+	return n, nil
+}
+
+// DeleteOldestCalls deletes the n oldest calls and returns how many it
+// deleted; size-based retention calls it until CallsSizeBytes is low enough.
+func (db *DB) DeleteOldestCalls(ctx context.Context, n int) (int64, error) {
+	if n <= 0 {
+		return 0, nil
+	}
+	deleted, err := db.deleteCalls(ctx, "id IN (SELECT id FROM calls ORDER BY time_us, id LIMIT ?)", n)
+	if err != nil {
+		return 0, fmt.Errorf("deleting %d oldest calls: %w", n, err)
+	}
+	return deleted, nil
+}
+
+// deleteCalls deletes the calls matching cond and takes their estimated
+// bytes off the running total in the same transaction.
+func (db *DB) deleteCalls(ctx context.Context, cond string, args ...any) (int64, error) {
+	var count int64
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, db.Rebind("DELETE FROM calls WHERE "+cond+" RETURNING size_bytes"), args...)
+		if err != nil {
+			return err
+		}
+		var bytes int64
+		for rows.Next() {
+			var s int64
+			if err := rows.Scan(&s); err != nil {
+				rows.Close()
+				return err
+			}
+			bytes += s
+			count++
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if count == 0 {
+			return nil
+		}
+		_, err = tx.ExecContext(ctx, db.Rebind("UPDATE call_usage SET bytes = bytes - ? WHERE id = 1"), bytes)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	return count, nil
+}
+
+// CallsSizeBytes returns the approximate bytes stored for call records:
+// every row's fields, bodies included, plus a fixed allowance per row for
+// row and index overhead. It is a running total rather than a file size
+// because neither SQLite nor PostgreSQL shrinks its files after a delete, so
+// a file size would never fall below a retention limit.
+func (db *DB) CallsSizeBytes(ctx context.Context) (int64, error) {
+	var n int64
+	if err := db.sql.QueryRowContext(ctx, "SELECT bytes FROM call_usage WHERE id = 1").Scan(&n); err != nil {
+		return 0, fmt.Errorf("reading calls size: %w", err)
+	}
+	return n, nil
+}

@@ -1,0 +1,84 @@
+-- Times are unix microseconds (INTEGER) in every table: they sort, compare and
+-- bucket as plain integers and mean the same in SQLite and PostgreSQL.
+
+CREATE TABLE calls (
+    id             TEXT    NOT NULL PRIMARY KEY,
+    time_us        INTEGER NOT NULL,
+    consumer       TEXT    NOT NULL DEFAULT '',
+    key_id         TEXT    NOT NULL DEFAULT '',
+    endpoint       TEXT    NOT NULL DEFAULT '',
+    model          TEXT    NOT NULL DEFAULT '',
+    provider       TEXT    NOT NULL DEFAULT '',
+    upstream_model TEXT    NOT NULL DEFAULT '',
+    status         INTEGER NOT NULL DEFAULT 0,
+    error_type     TEXT    NOT NULL DEFAULT '',
+    error_message  TEXT    NOT NULL DEFAULT '',
+    latency_us     INTEGER NOT NULL DEFAULT 0,
+    upstream_us    INTEGER NOT NULL DEFAULT 0,
+    ttft_us        INTEGER NOT NULL DEFAULT 0,
+    input_tokens   INTEGER NOT NULL DEFAULT 0,
+    output_tokens  INTEGER NOT NULL DEFAULT 0,
+    cost_usd       REAL    NOT NULL DEFAULT 0,
+    stream         INTEGER NOT NULL DEFAULT 0,
+    request_bytes  INTEGER NOT NULL DEFAULT 0,
+    response_bytes INTEGER NOT NULL DEFAULT 0,
+    client_ip      TEXT    NOT NULL DEFAULT '',
+    user_agent     TEXT    NOT NULL DEFAULT '',
+    trace_id       TEXT    NOT NULL DEFAULT '',
+    request_body   TEXT    NOT NULL DEFAULT '',
+    response_body  TEXT    NOT NULL DEFAULT '',
+    -- estimated stored bytes of this row, kept so deletes can update call_usage
+    size_bytes     INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX calls_time ON calls (time_us, id);
+CREATE INDEX calls_consumer_time ON calls (consumer, time_us, id);
+CREATE INDEX calls_model_time ON calls (model, time_us, id);
+CREATE INDEX calls_status_time ON calls (status, time_us);
+
+-- Running total of calls.size_bytes: file sizes do not shrink after deletes,
+-- so size-based retention needs a figure that does, and reads it in O(1).
+CREATE TABLE call_usage (
+    id    INTEGER NOT NULL PRIMARY KEY CHECK (id = 1),
+    bytes INTEGER NOT NULL
+);
+INSERT INTO call_usage (id, bytes) VALUES (1, 0);
+
+-- No foreign key to calls: feedback may arrive before its call is flushed.
+CREATE TABLE feedback (
+    id         TEXT    NOT NULL PRIMARY KEY,
+    request_id TEXT    NOT NULL,
+    consumer   TEXT    NOT NULL DEFAULT '',
+    name       TEXT    NOT NULL,
+    kind       TEXT    NOT NULL,
+    num        REAL    NOT NULL DEFAULT 0,
+    str        TEXT    NOT NULL DEFAULT '',
+    comment    TEXT    NOT NULL DEFAULT '',
+    created_us INTEGER NOT NULL,
+    updated_us INTEGER NOT NULL
+);
+CREATE INDEX feedback_request ON feedback (request_id, created_us);
+
+CREATE TABLE consumer_keys (
+    id         TEXT    NOT NULL PRIMARY KEY,
+    consumer   TEXT    NOT NULL,
+    name       TEXT    NOT NULL DEFAULT '',
+    prefix     TEXT    NOT NULL DEFAULT '',
+    hash       TEXT    NOT NULL UNIQUE,
+    created_us INTEGER NOT NULL,
+    revoked_us INTEGER
+);
+CREATE INDEX consumer_keys_consumer ON consumer_keys (consumer, created_us);
+
+CREATE TABLE config_revisions (
+    number     INTEGER NOT NULL PRIMARY KEY,
+    author     TEXT    NOT NULL DEFAULT '',
+    message    TEXT    NOT NULL DEFAULT '',
+    created_us INTEGER NOT NULL,
+    config     BLOB    NOT NULL,
+    diff       TEXT    NOT NULL DEFAULT ''
+);
+
+CREATE TABLE settings (
+    name  TEXT NOT NULL PRIMARY KEY,
+    value TEXT NOT NULL
+);
