@@ -1,0 +1,203 @@
+package config
+
+import (
+	"reflect"
+	"testing"
+	"time"
+)
+
+func TestDiff(t *testing.T) {
+	base := func() *Config {
+		return &Config{
+			Providers: []Provider{
+				{Name: "openai-main", Type: ProviderOpenAI, BaseURL: "https://api.openai.com/v1", APIKey: "env:OPENAI_API_KEY", Timeout: DefaultTimeout},
+			},
+			Models: []Model{
+				{Name: "gpt-4o-mini", Strategy: StrategyWeighted, Timeout: Duration(30 * time.Second),
+					Targets: []Target{{Provider: "openai-main", Model: "gpt-4o-mini", Weight: 1}}},
+				{Name: "gpt-4", Strategy: StrategyWeighted,
+					Targets: []Target{{Provider: "openai-main", Model: "gpt-4", Weight: 1}}},
+			},
+			Consumers: []Consumer{
+				{Name: "web-shop", Team: "payments", Models: []string{"a"}},
+			},
+		}
+	}
+	boolp := func(b bool) *bool { return &b }
+	intp := func(i int) *int { return &i }
+	cases := []struct {
+		name   string
+		change func(c *Config)
+		want   []string
+	}{
+		{
+			name:   "equal",
+			change: func(*Config) {},
+			want:   nil,
+		},
+		{
+			name:   "reordered entities are equal",
+			change: func(c *Config) { c.Models[0], c.Models[1] = c.Models[1], c.Models[0] },
+			want:   nil,
+		},
+		{
+			name:   "empty and absent lists are equal",
+			change: func(c *Config) { c.Consumers[0].Keys = []ConsumerKey{} },
+			want:   nil,
+		},
+		{
+			name: "provider added",
+			change: func(c *Config) {
+				c.Providers = append(c.Providers, Provider{Name: "local", Type: ProviderOpenAI})
+			},
+			want: []string{"+ provider local"},
+		},
+		{
+			name:   "model removed",
+			change: func(c *Config) { c.Models = c.Models[:1] },
+			want:   []string{"- model gpt-4"},
+		},
+		{
+			name:   "model timeout changed",
+			change: func(c *Config) { c.Models[0].Timeout = Duration(time.Minute) },
+			want:   []string{"~ model gpt-4o-mini: timeout: 30s -> 1m0s"},
+		},
+		{
+			name:   "consumer models changed",
+			change: func(c *Config) { c.Consumers[0].Models = []string{"a", "b"} },
+			want:   []string{"~ consumer web-shop: models: [a] -> [a b]"},
+		},
+		{
+			name:   "secret reference changed",
+			change: func(c *Config) { c.Providers[0].APIKey = "env:OPENAI_KEY_2" },
+			want:   []string{"~ provider openai-main: api_key: env:OPENAI_API_KEY -> env:OPENAI_KEY_2"},
+		},
+		{
+			name: "target weight changed",
+			change: func(c *Config) {
+				c.Models[1].Targets[0].Weight = 3
+			},
+			want: []string{"~ model gpt-4: targets: [{provider: openai-main, model: gpt-4, weight: 1}] -> [{provider: openai-main, model: gpt-4, weight: 3}]"},
+		},
+		{
+			name: "optional values set",
+			change: func(c *Config) {
+				c.Models[1].Price = &Price{InputPerMTok: 30, OutputPerMTok: 60}
+				c.Models[1].LogBodies = boolp(false)
+				c.Consumers[0].BodyMaxBytes = intp(1024)
+			},
+			want: []string{
+				"~ model gpt-4: price: none -> {input_per_mtok: 30, output_per_mtok: 60}",
+				"~ model gpt-4: log_bodies: none -> false",
+				"~ consumer web-shop: body_max_bytes: none -> 1024",
+			},
+		},
+		{
+			name: "headers and quoted text",
+			change: func(c *Config) {
+				c.Providers[0].Headers = map[string]string{"X-B": "two words", "X-A": "env:TOKEN"}
+				c.Consumers[0].Team = ""
+			},
+			want: []string{
+				`~ provider openai-main: headers: {} -> {X-A: env:TOKEN, X-B: "two words"}`,
+				`~ consumer web-shop: team: payments -> ""`,
+			},
+		},
+		{
+			name: "several entities, sorted by section then name",
+			change: func(c *Config) {
+				c.Consumers = append(c.Consumers, Consumer{Name: "api"})
+				c.Models = append(c.Models, Model{Name: "claude", Targets: []Target{{Provider: "openai-main", Weight: 1}}})
+				c.Models = c.Models[1:]
+				c.Providers[0].Timeout = Duration(2 * time.Minute)
+			},
+			want: []string{
+				"~ provider openai-main: timeout: 1m0s -> 2m0s",
+				"+ model claude",
+				"- model gpt-4o-mini",
+				"+ consumer api",
+			},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			from, to := base(), base()
+			tc.change(to)
+			if got := Diff(from, to); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("got:\n%q\nwant:\n%q", got, tc.want)
+			}
+		})
+	}
+}
+
+// TestDiffHidesLiteralSecrets covers invalid configurations, such as a file
+// being checked before it is applied: a literal where a reference belongs is
+// never printed.
+func TestDiffHidesLiteralSecrets(t *testing.T) {
+	from := &Config{
+		Providers: []Provider{{Name: "p", APIKey: "env:A"}},
+		Consumers: []Consumer{{Name: "c"}},
+	}
+	to := &Config{
+		Providers: []Provider{{Name: "p", APIKey: "sk-live-1", APIKeys: []string{"env:B", "sk-live-2"},
+			Headers: map[string]string{"Authorization": "Bearer sk-live-3", "X-Team": "payments"}}},
+		Consumers: []Consumer{{Name: "c", Keys: []ConsumerKey{{Name: "k", Key: "hg-live-4"}}}},
+	}
+	want := []string{
+		"~ provider p: api_key: env:A -> <literal value hidden>",
+		"~ provider p: api_keys: [] -> [env:B <literal value hidden>]",
+		"~ provider p: headers: {} -> {Authorization: <literal value hidden>, X-Team: payments}",
+		"~ consumer c: keys: [] -> [{name: k, key: <literal value hidden>}]",
+	}
+	if got := Diff(from, to); !reflect.DeepEqual(got, want) {
+		t.Errorf("got:\n%q\nwant:\n%q", got, want)
+	}
+}
+
+func TestDiffNil(t *testing.T) {
+	if got := Diff(nil, &Config{}); got != nil {
+		t.Errorf("nil vs empty: got %q", got)
+	}
+	c := &Config{Providers: []Provider{{Name: "p"}}, Consumers: []Consumer{{Name: "c"}}}
+	if got, want := Diff(nil, c), []string{"+ provider p", "+ consumer c"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("from nil: got %q, want %q", got, want)
+	}
+	if got, want := Diff(c, nil), []string{"- provider p", "- consumer c"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("to nil: got %q, want %q", got, want)
+	}
+}
+
+func TestDiffFiles(t *testing.T) {
+	from := mustParse(t, string(readFile(t, "full.yaml")))
+	to := mustParse(t, `
+providers:
+  - name: openai-main
+    type: openai
+    api_key: env:OPENAI_API_KEY
+    timeout: 45s
+models:
+  - name: gpt-4o-mini
+    targets: [{provider: openai-main, weight: 3}]
+    timeout: 30s
+    price: {input_per_mtok: 0.15, output_per_mtok: 0.60}
+consumers:
+  - name: web-shop
+    team: payments
+    keys: [{name: default, key: env:WEB_SHOP_KEY}]
+    models: [gpt-4o-mini]
+    body_max_bytes: 65536
+`)
+	want := []string{
+		"- provider local-vllm",
+		"~ provider openai-main: timeout: 1m0s -> 45s",
+		"- provider openai-pool",
+		"~ model gpt-4o-mini: targets: [{provider: openai-main, model: gpt-4o-mini, weight: 3} {provider: openai-pool, model: gpt-4o-mini, weight: 1} {provider: local-vllm, model: meta-llama/Llama-3.1-8B-Instruct, weight: 0}] -> [{provider: openai-main, model: gpt-4o-mini, weight: 3}]",
+		"- model llama3:8b",
+		"- consumer playground",
+		"- consumer support-bot",
+		"~ consumer web-shop: keys: [{name: default, key: env:WEB_SHOP_KEY} {name: ci, key: env:WEB_SHOP_CI_KEY}] -> [{name: default, key: env:WEB_SHOP_KEY}]",
+	}
+	if got := Diff(from, to); !reflect.DeepEqual(got, want) {
+		t.Errorf("got:\n%q\nwant:\n%q", got, want)
+	}
+}
