@@ -1,0 +1,99 @@
+package calllog
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// pendingShards spreads the pending map over several locks so that 50
+// goroutines recording at once do not all queue on one mutex.
+const pendingShards = 64
+
+// defaultMaxPending caps the pending map. During a long store outage every
+// record stays pending until it is replayed; without a cap an outage under load
+// would grow the map until the process runs out of memory. At roughly 100 bytes
+// an entry, a million entries is about 100 MB. Past the cap records are still
+// queued, spilled and replayed as usual; only Pending stops knowing about them.
+const defaultMaxPending = 1_000_000
+
+// pendingSet maps the id of every accepted but not yet stored record to its
+// consumer.
+type pendingSet struct {
+	perShard int
+	full     atomic.Bool // set the first time the cap refuses an entry, so it is logged once
+	shards   [pendingShards]pendingShard
+}
+
+type pendingShard struct {
+	mu sync.Mutex
+	m  map[string]string
+	_  [48]byte // keeps neighbouring shards off one cache line
+}
+
+func newPendingSet(max int) *pendingSet {
+	p := &pendingSet{perShard: max / pendingShards}
+	if p.perShard < 1 {
+		p.perShard = 1
+	}
+	for i := range p.shards {
+		p.shards[i].m = make(map[string]string)
+	}
+	return p
+}
+
+func (p *pendingSet) shard(id string) *pendingShard {
+	// FNV-1a, inlined so the hot path does not allocate a hash.Hash.
+	h := uint32(2166136261)
+	for i := 0; i < len(id); i++ {
+		h ^= uint32(id[i])
+		h *= 16777619
+	}
+	return &p.shards[h%pendingShards]
+}
+
+// add records id as pending. It reports false when the cap refused it.
+func (p *pendingSet) add(id, consumer string) bool {
+	s := p.shard(id)
+	s.mu.Lock()
+	if len(s.m) >= p.perShard {
+		if _, ok := s.m[id]; !ok {
+			s.mu.Unlock()
+			return false
+		}
+	}
+	s.m[id] = consumer
+	s.mu.Unlock()
+	return true
+}
+
+func (p *pendingSet) get(id string) (string, bool) {
+	s := p.shard(id)
+	s.mu.Lock()
+	c, ok := s.m[id]
+	s.mu.Unlock()
+	return c, ok
+}
+
+func (p *pendingSet) remove(id string) {
+	s := p.shard(id)
+	s.mu.Lock()
+	delete(s.m, id)
+	s.mu.Unlock()
+}
+
+func (p *pendingSet) removeRecords(recs []Record) {
+	for i := range recs {
+		p.remove(recs[i].ID)
+	}
+}
+
+func (p *pendingSet) len() int {
+	n := 0
+	for i := range p.shards {
+		s := &p.shards[i]
+		s.mu.Lock()
+		n += len(s.m)
+		s.mu.Unlock()
+	}
+	return n
+}

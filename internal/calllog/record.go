@@ -1,0 +1,55 @@
+// Package calllog records every data-plane call: the record type, a bounded
+// queue in front of a batch writer, a spill file for when the queue is full or
+// the store is down, and retention so the log never grows without bound.
+package calllog
+
+import "time"
+
+// Record is one data-plane call, rejected ones included. Durations are kept in
+// microseconds so that they sort and aggregate as plain integers in SQL.
+type Record struct {
+	ID            string    `json:"id"` // the request id returned in X-Request-Id
+	Time          time.Time `json:"time"`
+	Consumer      string    `json:"consumer,omitempty"`
+	KeyID         string    `json:"key_id,omitempty"`
+	Endpoint      string    `json:"endpoint"` // e.g. /v1/chat/completions
+	Model         string    `json:"model,omitempty"`
+	Provider      string    `json:"provider,omitempty"`
+	UpstreamModel string    `json:"upstream_model,omitempty"`
+	Status        int       `json:"status"`
+	ErrorType     string    `json:"error_type,omitempty"`
+	ErrorMessage  string    `json:"error_message,omitempty"`
+	LatencyUS     int64     `json:"latency_us"`
+	UpstreamUS    int64     `json:"upstream_us,omitempty"`
+	TTFTUS        int64     `json:"ttft_us,omitempty"`
+	InputTokens   int64     `json:"input_tokens,omitempty"`
+	OutputTokens  int64     `json:"output_tokens,omitempty"`
+	CostUSD       float64   `json:"cost_usd,omitempty"`
+	Stream        bool      `json:"stream,omitempty"`
+	RequestBytes  int64     `json:"request_bytes"`
+	ResponseBytes int64     `json:"response_bytes"`
+	ClientIP      string    `json:"client_ip,omitempty"`
+	UserAgent     string    `json:"user_agent,omitempty"`
+	TraceID       string    `json:"trace_id,omitempty"`
+	RequestBody   string    `json:"request_body,omitempty"`  // capped and redacted
+	ResponseBody  string    `json:"response_body,omitempty"` // capped and redacted
+}
+
+// Filter selects call records for listing. Zero fields do not filter.
+type Filter struct {
+	Since, Until time.Time
+	Consumer     string
+	Model        string
+	Status       int
+	// HasFeedback: nil = any, true = only calls with feedback, false = only without.
+	HasFeedback *bool
+	// Cursor is the opaque value returned as Page.Next by the previous page.
+	Cursor string
+	Limit  int
+}
+
+// Page is one page of call records, newest first.
+type Page struct {
+	Calls []Record `json:"data"`
+	Next  string   `json:"next_cursor,omitempty"`
+}
