@@ -1,0 +1,99 @@
+// Package feedback holds scores that users and reviewers attach to recorded
+// calls: the value model (boolean, number or string), validation, and the
+// service behind POST /v1/feedback.
+package feedback
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Feedback is one named score attached to one call. Posting again with the
+// same ID updates it instead of adding another (a thumbs-up users can toggle).
+type Feedback struct {
+	ID        string    `json:"id"`
+	RequestID string    `json:"request_id"`
+	Consumer  string    `json:"consumer"`
+	Name      string    `json:"name"`
+	Value     Value     `json:"value"`
+	Comment   string    `json:"comment,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Kind is the data type of a feedback value.
+type Kind string
+
+// The value kinds, named as Langfuse names its score data types so exports map one to one.
+const (
+	Boolean Kind = "boolean"
+	Numeric Kind = "numeric"
+	String  Kind = "string"
+)
+
+// Value is a feedback value: exactly one of a boolean, a number or a string,
+// marshalled back to JSON as the type it was given in.
+type Value struct {
+	Kind Kind
+	Num  float64 // Numeric, and Boolean as 0 or 1 so that averages work in SQL
+	Str  string
+}
+
+// Bool reports the boolean value of a Boolean Value.
+func (v Value) Bool() bool { return v.Kind == Boolean && v.Num != 0 }
+
+// MarshalJSON writes the value as a JSON boolean, number or string.
+func (v Value) MarshalJSON() ([]byte, error) {
+	switch v.Kind {
+	case Boolean:
+		return json.Marshal(v.Num != 0)
+	case Numeric:
+		return json.Marshal(v.Num)
+	case String:
+		return json.Marshal(v.Str)
+	}
+	return []byte("null"), nil
+}
+
+// UnmarshalJSON accepts a JSON boolean, number or string; anything else is an error.
+func (v *Value) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 {
+		return fmt.Errorf("value is empty")
+	}
+	switch b[0] {
+	case 't', 'f':
+		var x bool
+		if err := json.Unmarshal(b, &x); err != nil {
+			return fmt.Errorf("value: %w", err)
+		}
+		*v = BoolValue(x)
+	case '"':
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return fmt.Errorf("value: %w", err)
+		}
+		*v = Value{Kind: String, Str: s}
+	case 'n':
+		return fmt.Errorf("value must be a boolean, a number or a string, not null")
+	case '{', '[':
+		return fmt.Errorf("value must be a boolean, a number or a string, not an object or array")
+	default:
+		var f float64
+		if err := json.Unmarshal(b, &f); err != nil {
+			return fmt.Errorf("value must be a boolean, a number or a string: %w", err)
+		}
+		*v = Value{Kind: Numeric, Num: f}
+	}
+	return nil
+}
+
+// BoolValue makes a Boolean Value.
+func BoolValue(b bool) Value {
+	if b {
+		return Value{Kind: Boolean, Num: 1}
+	}
+	return Value{Kind: Boolean}
+}

@@ -1,0 +1,38 @@
+// Package openai is the adapter for every upstream that speaks OpenAI's wire
+// format: OpenAI itself, vLLM, Ollama, Groq, DeepSeek, Mistral, Together,
+// OpenRouter, LM Studio and the like. Requests to them pass through unchanged.
+package openai
+
+import "github.com/hypergate/hypergate/internal/provider"
+
+// Type is the configuration's provider type for OpenAI-compatible upstreams.
+const Type = "openai"
+
+// Adapter implements provider.Adapter for OpenAI-compatible upstreams.
+type Adapter struct{}
+
+var _ provider.Adapter = Adapter{}
+
+func init() { provider.Register(Type, Adapter{}) }
+
+// DefaultBaseURL is OpenAI's public API.
+func (Adapter) DefaultBaseURL() string { return "https://api.openai.com/v1" }
+
+// URL appends the operation's path to the base URL, which already holds the
+// version segment (".../v1"), as every OpenAI-compatible server expects.
+func (Adapter) URL(baseURL string, op provider.Operation) string {
+	switch op {
+	case provider.Embeddings:
+		return baseURL + "/embeddings"
+	default:
+		return baseURL + "/chat/completions"
+	}
+}
+
+// Credentials sends the key as a bearer token.
+func (Adapter) Credentials(key string) []provider.Header {
+	if key == "" {
+		return nil
+	}
+	return []provider.Header{{Name: "Authorization", Value: "Bearer " + key}}
+}

@@ -1,0 +1,261 @@
+// Package openaifake is an OpenAI-compatible upstream for tests. It speaks
+// OpenAI's documented wire format — chat completions plain and as SSE, with
+// the include_usage chunk, embeddings and errors — and lets a test steer it
+// through the requested model name:
+//
+//	error-400 / error-429 / error-500  answer with that status and an OpenAI error body
+//	error-html                        answer 502 with a non-JSON body
+//	slow                              wait Options.SlowDelay before answering
+//	hang-stream                       send one chunk, then wait until the client goes away
+//	broken-stream                     send one chunk, then cut the connection
+//	echo-secret                       answer 401 with the key it was sent echoed in the message
+//
+// Any other model answers normally, echoing the model name.
+package openaifake
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Request is what the fake received.
+type Request struct {
+	Path    string
+	Header  http.Header
+	Body    []byte
+	Started time.Time
+}
+
+// Options steer the fake.
+type Options struct {
+	// ChunkDelay is the pause between stream chunks.
+	ChunkDelay time.Duration
+	// SlowDelay is how long the "slow" model waits (default 2s).
+	SlowDelay time.Duration
+	// Words are the streamed content pieces (default "Hello", " there", "!").
+	Words []string
+}
+
+// Server is a running fake upstream.
+type Server struct {
+	*httptest.Server
+	o Options
+
+	mu       sync.Mutex
+	requests []Request
+	// Cancelled counts streams whose client went away before the end.
+	Cancelled atomic.Int64
+	// cancelledCh receives one value per cancelled stream.
+	cancelledCh chan struct{}
+}
+
+// New starts a fake upstream; close it with Close.
+func New(o Options) *Server {
+	if o.SlowDelay == 0 {
+		o.SlowDelay = 2 * time.Second
+	}
+	if len(o.Words) == 0 {
+		o.Words = []string{"Hello", " there", "!"}
+	}
+	s := &Server{o: o, cancelledCh: make(chan struct{}, 1024)}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/chat/completions", s.chat)
+	mux.HandleFunc("POST /v1/embeddings", s.embeddings)
+	s.Server = httptest.NewServer(mux)
+	return s
+}
+
+// BaseURL is the value for a provider's base_url.
+func (s *Server) BaseURL() string { return s.URL + "/v1" }
+
+// Requests returns a copy of what was received so far.
+func (s *Server) Requests() []Request {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Request(nil), s.requests...)
+}
+
+// WaitCancelled waits for a stream cancellation, reporting whether one came.
+func (s *Server) WaitCancelled(d time.Duration) bool {
+	select {
+	case <-s.cancelledCh:
+		return true
+	case <-time.After(d):
+		return false
+	}
+}
+
+func (s *Server) record(r *http.Request) (map[string]any, bool) {
+	b, _ := io.ReadAll(r.Body)
+	s.mu.Lock()
+	s.requests = append(s.requests, Request{Path: r.URL.Path, Header: r.Header.Clone(), Body: b, Started: time.Now()})
+	s.mu.Unlock()
+	var body map[string]any
+	if err := json.Unmarshal(b, &body); err != nil {
+		return nil, false
+	}
+	return body, true
+}
+
+func writeErr(w http.ResponseWriter, status int, typ, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"message": msg, "type": typ, "param": nil, "code": code}})
+}
+
+// steer handles the special model names; it reports whether it answered.
+func (s *Server) steer(w http.ResponseWriter, r *http.Request, model string) bool {
+	switch model {
+	case "error-400":
+		writeErr(w, 400, "invalid_request_error", "context_length_exceeded", "This model's maximum context length is 8 tokens.")
+	case "error-429":
+		w.Header().Set("Retry-After", "7")
+		w.Header().Set("x-ratelimit-remaining-requests", "0")
+		writeErr(w, 429, "requests", "rate_limit_exceeded", "Rate limit reached for requests.")
+	case "error-500":
+		writeErr(w, 500, "server_error", "", "The server had an error while processing your request.")
+	case "error-html":
+		w.Header().Set("Content-Type", "text/html")
+		w.WriteHeader(502)
+		_, _ = io.WriteString(w, "<html><body>Bad Gateway</body></html>")
+	case "echo-secret":
+		writeErr(w, 401, "invalid_request_error", "invalid_api_key", "Incorrect API key provided: "+strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+	case "slow":
+		select {
+		case <-time.After(s.o.SlowDelay):
+		case <-r.Context().Done():
+			return true
+		}
+		return false
+	default:
+		return false
+	}
+	return true
+}
+
+func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
+	body, ok := s.record(r)
+	if !ok {
+		writeErr(w, 400, "invalid_request_error", "", "We could not parse the JSON body of your request.")
+		return
+	}
+	model, _ := body["model"].(string)
+	if s.steer(w, r, model) {
+		return
+	}
+	if stream, _ := body["stream"].(bool); stream {
+		s.stream(w, r, model, body)
+		return
+	}
+	content := strings.Join(s.o.Words, "")
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("x-ratelimit-remaining-requests", "99")
+	w.Header().Set("Set-Cookie", "upstream-session=secret") // must not reach clients
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"id": "chatcmpl-fake123", "object": "chat.completion", "created": 1700000000, "model": model,
+		"system_fingerprint": "fp_fake",
+		"choices": []any{map[string]any{
+			"index": 0, "finish_reason": "stop", "logprobs": nil,
+			"message": map[string]any{"role": "assistant", "content": content, "refusal": nil},
+		}},
+		"usage": map[string]any{"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17},
+	})
+}
+
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, model string, body map[string]any) {
+	includeUsage := false
+	if so, ok := body["stream_options"].(map[string]any); ok {
+		includeUsage, _ = so["include_usage"].(bool)
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	fl := w.(http.Flusher)
+	chunk := func(delta map[string]any, finish any) {
+		b, _ := json.Marshal(map[string]any{
+			"id": "chatcmpl-fake123", "object": "chat.completion.chunk", "created": 1700000000, "model": model,
+			"system_fingerprint": "fp_fake",
+			"choices":            []any{map[string]any{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": nil}},
+		})
+		fmt.Fprintf(w, "data: %s\n\n", b)
+		fl.Flush()
+	}
+	pause := func() bool {
+		if s.o.ChunkDelay == 0 {
+			return r.Context().Err() == nil
+		}
+		select {
+		case <-time.After(s.o.ChunkDelay):
+			return true
+		case <-r.Context().Done():
+			return false
+		}
+	}
+	chunk(map[string]any{"role": "assistant", "content": "", "refusal": nil}, nil)
+	switch model {
+	case "hang-stream":
+		chunk(map[string]any{"content": s.o.Words[0]}, nil)
+		<-r.Context().Done()
+		s.Cancelled.Add(1)
+		s.cancelledCh <- struct{}{}
+		return
+	case "broken-stream":
+		chunk(map[string]any{"content": s.o.Words[0]}, nil)
+		if hj, ok := w.(http.Hijacker); ok {
+			if c, _, err := hj.Hijack(); err == nil {
+				c.Close()
+			}
+		}
+		return
+	}
+	for _, word := range s.o.Words {
+		if !pause() {
+			s.Cancelled.Add(1)
+			s.cancelledCh <- struct{}{}
+			return
+		}
+		chunk(map[string]any{"content": word}, nil)
+	}
+	chunk(map[string]any{}, "stop")
+	if includeUsage {
+		b, _ := json.Marshal(map[string]any{
+			"id": "chatcmpl-fake123", "object": "chat.completion.chunk", "created": 1700000000, "model": model,
+			"system_fingerprint": "fp_fake", "choices": []any{},
+			"usage": map[string]any{"prompt_tokens": 12, "completion_tokens": len(s.o.Words), "total_tokens": 12 + len(s.o.Words)},
+		})
+		fmt.Fprintf(w, "data: %s\n\n", b)
+	}
+	fmt.Fprint(w, "data: [DONE]\n\n")
+	fl.Flush()
+}
+
+func (s *Server) embeddings(w http.ResponseWriter, r *http.Request) {
+	body, ok := s.record(r)
+	if !ok {
+		writeErr(w, 400, "invalid_request_error", "", "We could not parse the JSON body of your request.")
+		return
+	}
+	model, _ := body["model"].(string)
+	if s.steer(w, r, model) {
+		return
+	}
+	n := 1
+	if in, ok := body["input"].([]any); ok {
+		n = len(in)
+	}
+	data := make([]any, n)
+	for i := range data {
+		data[i] = map[string]any{"object": "embedding", "index": i, "embedding": []float64{0.0023, -0.0093, 0.0157}}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"object": "list", "data": data, "model": model,
+		"usage": map[string]any{"prompt_tokens": 8 * n, "total_tokens": 8 * n},
+	})
+}

@@ -1,0 +1,125 @@
+// Package provider knows how to reach each family of upstream: where an
+// operation lives under a provider's base URL and how its key is presented.
+// Adapters register themselves by type name, so adding a provider family is
+// one sub-package and one blank import.
+package provider
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Operation is what a client asked the gateway to do.
+type Operation string
+
+// The operations of the OpenAI-compatible surface.
+const (
+	Chat       Operation = "chat"
+	Embeddings Operation = "embeddings"
+)
+
+// Header is one HTTP header to send upstream.
+type Header struct{ Name, Value string }
+
+// Adapter is the per-family knowledge the gateway needs to send a request
+// that passes through unchanged.
+type Adapter interface {
+	// DefaultBaseURL is used when a provider's configuration names none.
+	DefaultBaseURL() string
+	// URL returns the upstream URL for op under baseURL (no trailing slash).
+	URL(baseURL string, op Operation) string
+	// Credentials returns the headers that carry key; none when key is empty.
+	Credentials(key string) []Header
+}
+
+var (
+	mu       sync.RWMutex
+	adapters = map[string]Adapter{}
+)
+
+// Register makes an adapter available under a type name. It panics on a
+// duplicate, which can only be a programming error at init time.
+func Register(typ string, a Adapter) {
+	mu.Lock()
+	defer mu.Unlock()
+	if _, dup := adapters[typ]; dup {
+		panic("provider: duplicate registration of type " + typ)
+	}
+	adapters[typ] = a
+}
+
+// Lookup returns the adapter registered for typ.
+func Lookup(typ string) (Adapter, bool) {
+	mu.RLock()
+	defer mu.RUnlock()
+	a, ok := adapters[typ]
+	return a, ok
+}
+
+// Types lists the registered type names, sorted.
+func Types() []string {
+	mu.RLock()
+	defer mu.RUnlock()
+	out := make([]string, 0, len(adapters))
+	for t := range adapters {
+		out = append(out, t)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Upstream is one configured provider, compiled and ready to send to: its
+// secrets are resolved and held only in memory.
+type Upstream struct {
+	Name    string
+	Type    string
+	BaseURL string
+	Headers []Header // extra headers from the configuration, values resolved
+	Timeout time.Duration
+	Adapter Adapter
+
+	keys []string
+	next atomic.Uint64
+}
+
+// NewUpstream builds an Upstream; keys is the resolved key pool (may be empty).
+func NewUpstream(name, typ, baseURL string, keys []string, headers []Header, timeout time.Duration) (*Upstream, error) {
+	a, ok := Lookup(typ)
+	if !ok {
+		return nil, fmt.Errorf("provider %q: unknown type %q (known: %s)", name, typ, strings.Join(Types(), ", "))
+	}
+	if baseURL == "" {
+		baseURL = a.DefaultBaseURL()
+	}
+	return &Upstream{
+		Name:    name,
+		Type:    typ,
+		BaseURL: strings.TrimRight(baseURL, "/"),
+		Headers: headers,
+		Timeout: timeout,
+		Adapter: a,
+		keys:    keys,
+	}, nil
+}
+
+// Key returns the next key of the pool, round robin, or "" when there is none.
+func (u *Upstream) Key() string {
+	switch len(u.keys) {
+	case 0:
+		return ""
+	case 1:
+		return u.keys[0]
+	}
+	return u.keys[(u.next.Add(1)-1)%uint64(len(u.keys))]
+}
+
+// Secrets returns the upstream's resolved secrets (keys and header values
+// that came from references), for redaction.
+func (u *Upstream) Secrets() []string { return u.keys }
+
+// URL returns the upstream URL for op.
+func (u *Upstream) URL(op Operation) string { return u.Adapter.URL(u.BaseURL, op) }
