@@ -1,0 +1,160 @@
+package gateway
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/valyala/fasthttp"
+
+	"github.com/hypergate/hypergate/internal/calllog"
+	"github.com/hypergate/hypergate/internal/llm"
+)
+
+// call is the state of one data-plane request, from arrival to its record.
+type call struct {
+	g        *Gateway
+	ctx      *fasthttp.RequestCtx
+	start    time.Time
+	rec      calllog.Record
+	model    *model
+	usage    llm.Usage
+	noRecord bool
+	capBytes int
+}
+
+func (g *Gateway) newCall(ctx *fasthttp.RequestCtx) *call {
+	start := time.Now()
+	var id string
+	if v := ctx.Request.Header.Peek("X-Request-Id"); validRequestID(v) {
+		id = string(v)
+	} else {
+		id = newRequestID()
+	}
+	ctx.Response.Header.Set("X-Request-Id", id)
+	return &call{
+		g:     g,
+		ctx:   ctx,
+		start: start,
+		rec: calllog.Record{
+			ID:           id,
+			Time:         start.UTC(),
+			Endpoint:     truncate(string(ctx.Path()), 256),
+			RequestBytes: int64(len(ctx.Request.Body())),
+			ClientIP:     ctx.RemoteIP().String(),
+			UserAgent:    truncate(string(ctx.UserAgent()), 512),
+			TraceID:      traceID(ctx.Request.Header.Peek("traceparent")),
+		},
+	}
+}
+
+// method checks the request method, answering 405 when it is wrong.
+func (c *call) method(want string) bool {
+	if string(c.ctx.Method()) == want {
+		return true
+	}
+	c.ctx.Response.Header.Set("Allow", want)
+	c.fail(&apiError{Status: 405, Type: errInvalidRequest, Code: "method_not_allowed",
+		Message: "method " + string(c.ctx.Method()) + " is not allowed here; use " + want})
+	return false
+}
+
+// fail answers with e and records the call.
+func (c *call) fail(e *apiError) {
+	writeError(c.ctx, e)
+	c.rec.ErrorType = e.Code
+	if c.rec.ErrorType == "" {
+		c.rec.ErrorType = e.Type
+	}
+	c.rec.ErrorMessage = truncate(e.Message, 1024)
+	if e.Status >= 500 || e.cause != nil {
+		c.g.log.Warn("request failed", "request_id", c.rec.ID, "status", e.Status, "error", e.Error(),
+			"model", c.rec.Model, "provider", c.rec.Provider)
+	}
+	c.finish(e.Status)
+}
+
+// finish completes the record and hands it to the call log, then updates
+// the metrics. It runs once per call, after the last byte is written.
+func (c *call) finish(status int) {
+	if c.noRecord {
+		return
+	}
+	c.rec.Status = status
+	c.rec.LatencyUS = time.Since(c.start).Microseconds()
+	if c.usage.Present {
+		c.rec.InputTokens = c.usage.InputTokens
+		c.rec.OutputTokens = c.usage.OutputTokens
+		c.rec.CostUSD = cost(c.model, c.rec.UpstreamModel, c.usage)
+	}
+	if c.g.o.Recorder != nil {
+		c.g.o.Recorder.Record(c.rec)
+	}
+	m := c.g.o.Metrics
+	modelLabel := ""
+	if c.model != nil {
+		modelLabel = c.model.name // only configured names: clients cannot inflate label cardinality
+	}
+	m.Requests.WithLabelValues(modelLabel, statusText(status)).Inc()
+	if c.model == nil {
+		return
+	}
+	m.Duration.WithLabelValues(modelLabel, c.rec.Provider).Observe(float64(c.rec.LatencyUS) / 1e6)
+	if c.rec.UpstreamUS > 0 {
+		m.Upstream.WithLabelValues(c.rec.Provider).Observe(float64(c.rec.UpstreamUS) / 1e6)
+	}
+	if c.rec.TTFTUS > 0 {
+		m.TTFT.WithLabelValues(modelLabel, c.rec.Provider).Observe(float64(c.rec.TTFTUS) / 1e6)
+	}
+	if c.usage.Present {
+		m.Tokens.WithLabelValues("input", modelLabel, c.rec.Provider).Observe(float64(c.usage.InputTokens))
+		m.Tokens.WithLabelValues("output", modelLabel, c.rec.Provider).Observe(float64(c.usage.OutputTokens))
+	}
+}
+
+var statusTexts = func() map[int]string {
+	m := map[int]string{}
+	for s := 100; s < 600; s++ {
+		m[s] = strconv.Itoa(s)
+	}
+	return m
+}()
+
+func statusText(s int) string {
+	if t, ok := statusTexts[s]; ok {
+		return t
+	}
+	return "other"
+}
+
+// traceID returns the trace id of a valid W3C traceparent, or "".
+func traceID(tp []byte) string {
+	if !validTraceparent(tp) {
+		return ""
+	}
+	return string(tp[3:35])
+}
+
+// validTraceparent checks the version-00 form "00-<32 hex>-<16 hex>-<2 hex>"
+// with non-zero ids; anything else is not forwarded.
+func validTraceparent(tp []byte) bool {
+	if len(tp) != 55 || tp[0] != '0' || tp[1] != '0' || tp[2] != '-' || tp[35] != '-' || tp[52] != '-' {
+		return false
+	}
+	allZero := func(b []byte) bool {
+		for _, c := range b {
+			if c != '0' {
+				return false
+			}
+		}
+		return true
+	}
+	for i, c := range tp {
+		if i == 2 || i == 35 || i == 52 {
+			continue
+		}
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'f') {
+			return false
+		}
+	}
+	return !allZero(tp[3:35]) && !allZero(tp[36:52])
+}

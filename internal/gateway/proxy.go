@@ -1,0 +1,303 @@
+package gateway
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hypergate/hypergate/internal/auth"
+
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
+	"github.com/valyala/fasthttp"
+
+	"github.com/hypergate/hypergate/internal/calllog"
+	"github.com/hypergate/hypergate/internal/llm"
+	"github.com/hypergate/hypergate/internal/provider"
+)
+
+const (
+	opChat       = provider.Chat
+	opEmbeddings = provider.Embeddings
+)
+
+// authenticate finds the consumer behind the request's key. Keys are looked
+// up by hash in memory: the data plane never asks the database.
+func (g *Gateway) authenticate(c *call, s *Snapshot) (*consumer, *apiError) {
+	h := &c.ctx.Request.Header
+	var key string
+	if v := h.Peek("Authorization"); len(v) > 0 {
+		key = trimBearer(string(v))
+	} else if v := h.Peek("api-key"); len(v) > 0 {
+		key = string(v)
+	} else if v := h.Peek("x-api-key"); len(v) > 0 {
+		key = string(v)
+	}
+	if key == "" {
+		return nil, &apiError{Status: 401, Type: errInvalidRequest, Code: "missing_api_key",
+			Message: "You didn't provide an API key. Send it as 'Authorization: Bearer YOUR_KEY' (or in an api-key or x-api-key header)."}
+	}
+	hash := auth.HashKey(key)
+	ref, ok := s.keys[hash]
+	if !ok {
+		ref, ok = (*g.keys.Load())[hash]
+	}
+	var cons *consumer
+	if ok {
+		cons = s.consumers[ref.consumer]
+	}
+	if cons == nil {
+		return nil, &apiError{Status: 401, Type: errInvalidRequest, Code: "invalid_api_key", Message: "Incorrect API key provided."}
+	}
+	c.rec.Consumer = cons.name
+	c.rec.KeyID = ref.keyID
+	return cons, nil
+}
+
+// proxy serves chat completions and embeddings for OpenAI-compatible
+// upstreams. The body is validated with a single scan and passed through;
+// only "model" (and, for streams, stream_options) is rewritten in place.
+func (g *Gateway) proxy(c *call, op provider.Operation) {
+	s := g.snap.Load()
+	if s == nil {
+		c.fail(&apiError{Status: 503, Type: "server_error", Code: errUnavailable, Message: "the gateway has no configuration loaded yet"})
+		return
+	}
+	cons, aerr := g.authenticate(c, s)
+	if aerr != nil {
+		c.fail(aerr)
+		return
+	}
+	body := c.ctx.Request.Body()
+	if e := validateBody(body, op); e != nil {
+		c.fail(e)
+		return
+	}
+	fields := gjson.GetManyBytes(body, "model", "stream", "stream_options.include_usage")
+	name := fields[0].Str
+	c.rec.Model = truncate(name, 256)
+	m := s.models[name]
+	if m == nil {
+		c.fail(&apiError{Status: 404, Type: errInvalidRequest, Code: "model_not_found", Param: "model",
+			Message: fmt.Sprintf("The model '%s' does not exist.", truncate(name, 256))})
+		return
+	}
+	if !cons.allows(name) {
+		c.fail(&apiError{Status: 403, Type: errInvalidRequest, Code: "model_not_allowed", Param: "model",
+			Message: fmt.Sprintf("This key may not use the model '%s'.", name)})
+		return
+	}
+	c.model = m
+	c.capBytes = g.bodyCap(cons, m)
+	c.rec.RequestBody = calllog.Cap(body, c.capBytes)
+	t := m.pick()
+	c.rec.Provider = t.up.Name
+	c.rec.UpstreamModel = t.model
+
+	out := body
+	if t.model != name {
+		var err error
+		if out, err = sjson.SetBytes(copyBytes(body), "model", t.model); err != nil {
+			c.fail(badRequest("model", "cannot rewrite the model name: %v", err))
+			return
+		}
+	}
+	stream := op == opChat && fields[1].Type == gjson.True
+	c.rec.Stream = stream
+	if stream {
+		strip := fields[2].Type != gjson.True
+		if strip {
+			// Ask for usage so the call can be counted and priced; the extra
+			// usage chunk is removed before the client sees it.
+			var err error
+			if out, err = sjson.SetBytes(copyBytes(out), "stream_options.include_usage", true); err != nil {
+				c.fail(badRequest("stream_options", "cannot set stream_options.include_usage: %v", err))
+				return
+			}
+		}
+		g.stream(c, t, m, out, strip)
+		return
+	}
+	g.forward(c, t, m, op, out)
+}
+
+func copyBytes(b []byte) []byte { return append([]byte(nil), b...) }
+
+// validateBody checks what the gateway itself relies on; the rest of the
+// schema is the upstream's to judge, and its 400 is passed through.
+func validateBody(body []byte, op provider.Operation) *apiError {
+	trimmed := bytes.TrimLeft(body, " \t\r\n")
+	if len(trimmed) == 0 {
+		return badRequest("", "the request body is empty; send a JSON object")
+	}
+	if !gjson.ValidBytes(body) {
+		return badRequest("", "We could not parse the JSON body of your request. The body must be valid JSON.")
+	}
+	if trimmed[0] != '{' {
+		return badRequest("", "the request body must be a JSON object")
+	}
+	r := gjson.GetManyBytes(body, "model", "stream", "messages", "input")
+	switch {
+	case !r[0].Exists():
+		return badRequest("model", "you must provide a model parameter")
+	case r[0].Type != gjson.String || r[0].Str == "":
+		return badRequest("model", "model must be a non-empty string")
+	case r[1].Exists() && r[1].Type != gjson.True && r[1].Type != gjson.False && r[1].Type != gjson.Null:
+		return badRequest("stream", "stream must be a boolean")
+	}
+	switch op {
+	case opChat:
+		if !r[2].IsArray() {
+			return badRequest("messages", "messages must be an array of message objects")
+		}
+		if len(r[2].Array()) == 0 {
+			return badRequest("messages", "messages must contain at least one message")
+		}
+	case opEmbeddings:
+		if !r[3].Exists() || r[3].Type == gjson.Null {
+			return badRequest("input", "you must provide an input parameter")
+		}
+	}
+	return nil
+}
+
+// setUpstreamHeaders writes credentials, configured headers, the request id
+// and trace context onto an outgoing request.
+func (c *call) upstreamHeaders(t target, set func(k, v string)) {
+	set("Content-Type", "application/json")
+	for _, h := range t.up.Adapter.Credentials(t.up.Key()) {
+		set(h.Name, h.Value)
+	}
+	for _, h := range t.up.Headers {
+		set(h.Name, h.Value)
+	}
+	set("X-Request-Id", c.rec.ID)
+	if ua := c.ctx.UserAgent(); len(ua) > 0 {
+		set("User-Agent", string(ua))
+	}
+	if tp := c.ctx.Request.Header.Peek("traceparent"); validTraceparent(tp) {
+		set("traceparent", string(tp))
+		if ts := c.ctx.Request.Header.Peek("tracestate"); len(ts) > 0 && len(ts) <= 512 {
+			set("tracestate", string(ts))
+		}
+	}
+}
+
+// forward sends a non-streamed call upstream and copies the answer back.
+func (g *Gateway) forward(c *call, t target, m *model, op provider.Operation, body []byte) {
+	req := fasthttp.AcquireRequest()
+	resp := fasthttp.AcquireResponse()
+	defer fasthttp.ReleaseRequest(req)
+	defer fasthttp.ReleaseResponse(resp)
+	req.SetRequestURI(t.up.URL(op))
+	req.Header.SetMethod(fasthttp.MethodPost)
+	c.upstreamHeaders(t, req.Header.Set)
+	req.SetBodyRaw(body)
+	timeout := m.timeout
+	if timeout <= 0 {
+		timeout = t.up.Timeout
+	}
+	req.SetTimeout(timeout)
+
+	upStart := time.Now()
+	err := g.fc.Do(req, resp)
+	c.rec.UpstreamUS = time.Now().Sub(upStart).Microseconds()
+	if err != nil {
+		c.fail(upstreamError(err, t, timeout))
+		return
+	}
+	status := resp.StatusCode()
+	rb := resp.Body()
+	c.rec.ResponseBytes = int64(len(rb))
+	copyUpstreamHeaders(&resp.Header, &c.ctx.Response.Header)
+	if status >= 400 {
+		g.passUpstreamError(c, status, resp.Header.ContentType(), rb, g.Secrets())
+		return
+	}
+	if op == opEmbeddings {
+		c.usage = llm.UsageFromEmbeddings(rb)
+	} else {
+		c.usage = llm.UsageFromChatCompletion(rb)
+	}
+	c.rec.ResponseBody = calllog.Cap(rb, c.capBytes)
+	c.ctx.SetStatusCode(status)
+	if ct := resp.Header.ContentType(); len(ct) > 0 {
+		c.ctx.Response.Header.SetContentTypeBytes(ct)
+	} else {
+		c.ctx.SetContentType("application/json")
+	}
+	c.ctx.SetBody(rb)
+	c.finish(status)
+}
+
+// passUpstreamError relays an upstream 4xx/5xx with its status and message.
+// A JSON error body passes as it is (minus any configured secret an
+// upstream might echo); anything else is wrapped in OpenAI's error shape.
+func (g *Gateway) passUpstreamError(c *call, status int, contentType, body []byte, secrets []string) {
+	c.rec.ResponseBody = calllog.Cap(body, c.capBytes)
+	for _, s := range secrets {
+		if len(s) >= 8 && bytes.Contains(body, []byte(s)) {
+			body = bytes.ReplaceAll(body, []byte(s), []byte("[REDACTED]"))
+		}
+	}
+	e := gjson.GetBytes(body, "error")
+	c.rec.ErrorType = firstNonEmpty(e.Get("code").String(), e.Get("type").String(), "upstream_"+statusText(status))
+	c.rec.ErrorMessage = truncate(firstNonEmpty(e.Get("message").String(), e.String()), 1024)
+	if !e.IsObject() || !e.Get("message").Exists() {
+		msg := strings.TrimSpace(string(body))
+		if !gjson.ValidBytes(body) {
+			msg = truncate(msg, 512)
+		}
+		ae := &apiError{Status: status, Type: errUpstream, Code: "upstream_" + statusText(status),
+			Message: fmt.Sprintf("upstream %q returned HTTP %d: %s", c.rec.Provider, status, msg)}
+		writeError(c.ctx, ae)
+		c.rec.ErrorMessage = truncate(ae.Message, 1024)
+	} else {
+		c.ctx.SetStatusCode(status)
+		c.ctx.SetContentType("application/json")
+		c.ctx.SetBody(body)
+	}
+	if status >= 500 {
+		g.log.Warn("upstream error", "request_id", c.rec.ID, "status", status, "provider", c.rec.Provider, "error_type", c.rec.ErrorType)
+	}
+	c.finish(status)
+}
+
+func firstNonEmpty(ss ...string) string {
+	for _, s := range ss {
+		if s != "" {
+			return s
+		}
+	}
+	return ""
+}
+
+// upstreamError maps a transport failure to 502 or 504. The cause, which may
+// name hosts and ports, goes to the log only.
+func upstreamError(err error, t target, timeout interface{ String() string }) *apiError {
+	if errors.Is(err, fasthttp.ErrTimeout) || errors.Is(err, fasthttp.ErrDialTimeout) || isTimeout(err) {
+		return &apiError{Status: 504, Type: errUpstream, Code: errTimeout, cause: err,
+			Message: fmt.Sprintf("upstream %q did not answer within %s", t.up.Name, timeout.String())}
+	}
+	return &apiError{Status: 502, Type: errUpstream, Code: errUnreachable, cause: err,
+		Message: fmt.Sprintf("upstream %q could not be reached", t.up.Name)}
+}
+
+// passedHeaders are the upstream response headers a client may see. Anything
+// else (cookies, internal ids, echoed credentials) stays behind.
+var passedHeaders = []string{
+	"x-ratelimit-limit-requests", "x-ratelimit-limit-tokens",
+	"x-ratelimit-remaining-requests", "x-ratelimit-remaining-tokens",
+	"x-ratelimit-reset-requests", "x-ratelimit-reset-tokens",
+	"retry-after", "openai-processing-ms",
+}
+
+func copyUpstreamHeaders(from *fasthttp.ResponseHeader, to *fasthttp.ResponseHeader) {
+	for _, h := range passedHeaders {
+		if v := from.Peek(h); len(v) > 0 {
+			to.SetBytesV(h, v)
+		}
+	}
+}

@@ -1,0 +1,244 @@
+package gateway
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/hypergate/hypergate/internal/calllog"
+	"github.com/hypergate/hypergate/internal/llm"
+)
+
+var (
+	errIdle       = errors.New("upstream idle timeout")
+	errClientGone = errors.New("client closed the connection")
+)
+
+// stream relays an SSE chat completion. The upstream is asked with net/http
+// so that a client that goes away, or an upstream that goes quiet for longer
+// than the timeout, cancels the upstream request at once. Each event is
+// written and flushed as it arrives; nothing is buffered.
+func (g *Gateway) stream(c *call, t target, m *model, body []byte, stripUsage bool) {
+	timeout := m.timeout
+	if timeout <= 0 {
+		timeout = t.up.Timeout
+	}
+	// The body must outlive the handler: fasthttp reuses the request buffer
+	// once Handle returns, while the upstream may still be reading it.
+	if &body[0] == &c.ctx.Request.Body()[0] {
+		body = copyBytes(body)
+	}
+	uctx, cancel := context.WithCancelCause(context.Background())
+	// The timeout bounds the wait for the first byte and every gap between
+	// events, not the whole stream: long answers are fine, stalls are not.
+	idle := time.AfterFunc(timeout, func() { cancel(errIdle) })
+	req, err := http.NewRequestWithContext(uctx, http.MethodPost, t.up.URL(opChat), bytes.NewReader(body))
+	if err != nil {
+		idle.Stop()
+		cancel(err)
+		c.fail(upstreamError(err, t, timeout))
+		return
+	}
+	c.upstreamHeaders(t, req.Header.Set)
+	req.Header.Set("Accept", "text/event-stream")
+
+	upStart := time.Now()
+	resp, err := g.hc.Do(req)
+	if err != nil {
+		idle.Stop()
+		if errors.Is(context.Cause(uctx), errIdle) {
+			err = fmt.Errorf("%w: %w", errIdle, err)
+			c.rec.UpstreamUS = time.Since(upStart).Microseconds()
+			cancel(nil)
+			c.fail(&apiError{Status: 504, Type: errUpstream, Code: errTimeout, cause: err,
+				Message: fmt.Sprintf("upstream %q did not answer within %s", t.up.Name, timeout)})
+			return
+		}
+		cancel(nil)
+		c.rec.UpstreamUS = time.Since(upStart).Microseconds()
+		c.fail(upstreamError(err, t, timeout))
+		return
+	}
+	h := &c.ctx.Response.Header
+	for _, name := range passedHeaders {
+		if v := resp.Header.Get(name); v != "" {
+			h.Set(name, v)
+		}
+	}
+	if resp.StatusCode >= 400 || !isEventStream(resp.Header.Get("Content-Type")) {
+		// An error, or an upstream that ignored "stream": relay the body whole.
+		rb, rerr := io.ReadAll(io.LimitReader(resp.Body, int64(g.o.MaxUpstreamResponse)))
+		resp.Body.Close()
+		idle.Stop()
+		cancel(nil)
+		c.rec.UpstreamUS = time.Since(upStart).Microseconds()
+		if rerr != nil {
+			c.fail(upstreamError(rerr, t, timeout))
+			return
+		}
+		c.rec.ResponseBytes = int64(len(rb))
+		if resp.StatusCode >= 400 {
+			g.passUpstreamError(c, resp.StatusCode, []byte(resp.Header.Get("Content-Type")), rb, g.Secrets())
+			return
+		}
+		c.usage = llm.UsageFromChatCompletion(rb)
+		c.rec.Stream = false
+		c.rec.ResponseBody = calllog.Cap(rb, c.capBytes)
+		c.ctx.SetStatusCode(resp.StatusCode)
+		c.ctx.SetContentType("application/json")
+		c.ctx.SetBody(rb)
+		c.finish(resp.StatusCode)
+		return
+	}
+
+	c.ctx.SetStatusCode(resp.StatusCode)
+	h.SetContentType("text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no") // tell proxies in front of us not to buffer either
+	status := resp.StatusCode
+	c.ctx.SetBodyStreamWriter(func(w *bufio.Writer) {
+		defer func() {
+			idle.Stop()
+			resp.Body.Close()
+			cancel(nil)
+			if p := recover(); p != nil {
+				g.log.Error("panic while streaming", "request_id", c.rec.ID, "panic", fmt.Sprint(p))
+				c.rec.ErrorType = errInternal
+				status = 500
+			}
+			c.rec.UpstreamUS = time.Since(upStart).Microseconds()
+			c.finish(status)
+		}()
+		status = g.relay(c, resp.Body, w, idle, timeout, stripUsage, status, func() error { return context.Cause(uctx) }, cancel)
+	})
+}
+
+// heartbeat is how long a stream may stay silent before the gateway writes
+// an SSE comment to the client. It keeps idle connections open through
+// proxies and, since a write to a closed socket fails, it is how a client
+// that left is noticed while the upstream is still thinking — so the
+// upstream request is cancelled instead of running on for nobody.
+const heartbeat = time.Second
+
+var keepAlive = []byte(": keep-alive\n\n")
+
+type upstreamEvent struct {
+	ev  llm.Event
+	err error
+}
+
+// relay copies SSE events from the upstream to the client and returns the
+// status to record (499 when the client went away). A reader goroutine hands
+// over one event at a time and waits for it to be written, because an
+// event's bytes are only valid until the next read.
+func (g *Gateway) relay(c *call, upstream io.Reader, w *bufio.Writer, idle *time.Timer, timeout time.Duration,
+	stripUsage bool, status int, cause func() error, cancel context.CancelCauseFunc) int {
+	events := make(chan upstreamEvent)
+	ack := make(chan struct{})
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		r := llm.NewSSEReader(upstream)
+		for {
+			ev, err := r.Next()
+			select {
+			case events <- upstreamEvent{ev, err}:
+			case <-done:
+				return
+			}
+			if err != nil {
+				return
+			}
+			select {
+			case <-ack:
+			case <-done:
+				return
+			}
+		}
+	}()
+
+	var captured []byte
+	capLeft := c.capBytes
+	firstToken := false
+	clientGone := func() int {
+		cancel(errClientGone)
+		c.rec.ErrorType = errClientClosed
+		c.rec.ErrorMessage = "the client closed the connection before the stream ended"
+		c.rec.ResponseBody = calllog.Cap(captured, c.capBytes)
+		return 499
+	}
+	hb := time.NewTimer(heartbeat)
+	defer hb.Stop()
+	for {
+		var ue upstreamEvent
+		select {
+		case <-hb.C:
+			if _, err := w.Write(keepAlive); err != nil || w.Flush() != nil {
+				return clientGone()
+			}
+			hb.Reset(heartbeat)
+			continue
+		case ue = <-events:
+		}
+		if ue.err != nil {
+			if errors.Is(ue.err, io.EOF) {
+				break
+			}
+			// The upstream broke off mid-stream or went quiet: tell the client
+			// in-band, as OpenAI does, so the error is not swallowed.
+			code, msg := "upstream_stream_error", "the upstream stream broke off"
+			if errors.Is(cause(), errIdle) {
+				code, msg = errTimeout, fmt.Sprintf("the upstream sent nothing for %s", timeout)
+			}
+			c.rec.ErrorType, c.rec.ErrorMessage = code, msg
+			c.rec.ResponseBody = calllog.Cap(captured, c.capBytes)
+			g.log.Warn("stream ended with an error", "request_id", c.rec.ID, "provider", c.rec.Provider, "error", ue.err, "code", code)
+			payload := marshalError(&apiError{Type: errUpstream, Code: code, Message: msg})
+			_ = llm.WriteEvent(w, llm.Event{Data: payload})
+			_ = w.Flush()
+			return status
+		}
+		idle.Reset(timeout)
+		ev := ue.ev
+		forward := true
+		if ev.Data != nil {
+			info := llm.InspectChunk(ev.Data)
+			if info.Usage.Present {
+				c.usage = info.Usage
+				forward = !(stripUsage && info.UsageOnly)
+			}
+			if !firstToken && info.HasContent {
+				firstToken = true
+				c.rec.TTFTUS = time.Since(c.start).Microseconds()
+			}
+		}
+		if forward {
+			if capLeft > 0 {
+				n := min(capLeft, len(ev.Raw))
+				captured = append(captured, ev.Raw[:n]...)
+				capLeft -= n
+			}
+			c.rec.ResponseBytes += int64(len(ev.Raw))
+			_, err := w.Write(ev.Raw)
+			if err == nil {
+				err = w.Flush()
+			}
+			if err != nil {
+				return clientGone()
+			}
+			hb.Reset(heartbeat)
+		}
+		ack <- struct{}{}
+	}
+	c.rec.ResponseBody = calllog.Cap(captured, c.capBytes)
+	return status
+}
+
+func isEventStream(ct string) bool {
+	return len(ct) >= 17 && (ct[:17] == "text/event-stream")
+}
