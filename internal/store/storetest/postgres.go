@@ -59,4 +59,3 @@ func FreshPostgres(t *testing.T, server string) string {
 	u.Path = "/" + name
 	return u.String()
 }
-
