@@ -1,0 +1,479 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/valyala/fasthttp"
+
+	"github.com/hypergate/hypergate/internal/admin"
+	"github.com/hypergate/hypergate/internal/auth"
+	"github.com/hypergate/hypergate/internal/calllog"
+	"github.com/hypergate/hypergate/internal/config"
+	"github.com/hypergate/hypergate/internal/feedback"
+	"github.com/hypergate/hypergate/internal/gateway"
+	_ "github.com/hypergate/hypergate/internal/provider/openai" // registers the openai provider type
+	"github.com/hypergate/hypergate/internal/store"
+	"github.com/hypergate/hypergate/internal/telemetry"
+)
+
+// App is a running Hypergate: both planes, the store and the call log.
+type App struct {
+	s       Settings
+	log     *slog.Logger
+	db      *store.DB
+	gw      *gateway.Gateway
+	rec     *calllog.Recorder
+	metrics *telemetry.Metrics
+
+	dataSrv  *fasthttp.Server
+	adminSrv *http.Server
+	dataLn   net.Listener
+	adminLn  net.Listener
+
+	mu  sync.Mutex // serialises configuration changes
+	cfg *config.Config
+	rev int64
+
+	stop   context.CancelFunc // background loops
+	loops  sync.WaitGroup
+	served chan error
+}
+
+const adminTokenSetting = "admin_token_sha256"
+
+// New opens the store, loads the configuration (applying the file given in
+// the settings, if any) and builds both planes, without listening yet.
+// A generated admin token is printed once on out.
+func New(ctx context.Context, s Settings, logOut, out io.Writer) (*App, error) {
+	if err := s.FromEnv(); err != nil {
+		return nil, err
+	}
+	a := &App{s: s, log: telemetry.NewLogger(logOut, s.LogLevel), metrics: telemetry.NewMetrics()}
+	if err := os.MkdirAll(s.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating data directory %s: %w", s.DataDir, err)
+	}
+	db, err := store.Open(ctx, s.dsn())
+	if err != nil {
+		return nil, fmt.Errorf("opening store: %w", err)
+	}
+	a.db = db
+	ok := false
+	defer func() {
+		if !ok {
+			if a.rec != nil {
+				_ = a.rec.Close(context.Background())
+			}
+			db.Close()
+		}
+	}()
+	tokenHash, err := a.adminToken(ctx, out)
+	if err != nil {
+		return nil, err
+	}
+	if err := a.loadConfig(ctx); err != nil {
+		return nil, err
+	}
+
+	// The gateway and the call log need each other (records flow one way,
+	// secrets to redact the other); the forwarding funcs below are only
+	// called once serving starts, after both exist.
+	fb := &feedback.Service{Store: feedbackStore{db}, Calls: callOwners{db}, Pending: pendingFunc(func(id string) (string, bool) { return a.rec.Pending(id) })}
+	a.gw = gateway.New(gateway.Options{
+		Recorder:       recordFunc(func(r calllog.Record) { a.rec.Record(r) }),
+		Feedback:       fb,
+		Metrics:        a.metrics,
+		Logger:         a.log,
+		BodyCapture:    s.BodyCapture,
+		MaxRequestBody: s.MaxRequestBody,
+	})
+	a.rec, err = calllog.NewRecorder(db, calllog.Options{
+		QueueSize: s.QueueSize,
+		SpillDir:  s.DataDir,
+		Logger:    a.log,
+		Secrets:   a.gw.Secrets,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("starting call log: %w", err)
+	}
+	a.metrics.RegisterCallLog(func() float64 { return float64(a.rec.Stats().QueueDepth) }, map[string]func() float64{
+		"enqueued": func() float64 { return float64(a.rec.Stats().Enqueued) },
+		"written":  func() float64 { return float64(a.rec.Stats().Written) },
+		"spilled":  func() float64 { return float64(a.rec.Stats().Spilled) },
+		"replayed": func() float64 { return float64(a.rec.Stats().Replayed) },
+		"dropped":  func() float64 { return float64(a.rec.Stats().Dropped) },
+	})
+	snap, err := gateway.Compile(a.cfg, a.rev)
+	if err != nil {
+		return nil, fmt.Errorf("configuration revision %d: %w", a.rev, err)
+	}
+	a.gw.SetSnapshot(snap)
+	if err := a.reloadKeys(ctx); err != nil {
+		return nil, err
+	}
+	a.dataSrv = a.gw.Server()
+	adm := &admin.Server{
+		Calls:     db,
+		Keys:      keyManager{a},
+		Configs:   configs{a},
+		TokenHash: tokenHash,
+		Ready:     a.ready,
+		Metrics:   promhttp.HandlerFor(a.metrics.Registry, promhttp.HandlerOpts{}),
+		Logger:    a.log,
+	}
+	a.adminSrv = &http.Server{Handler: adm.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	ok = true
+	return a, nil
+}
+
+// adminToken returns the SHA-256 of the admin token. HYPERGATE_ADMIN_TOKEN
+// wins; otherwise the stored hash is used, and at first start a token is
+// generated and printed once — only its hash is kept.
+func (a *App) adminToken(ctx context.Context, out io.Writer) (string, error) {
+	if a.s.AdminToken != "" {
+		if len(a.s.AdminToken) < 16 {
+			return "", errors.New("HYPERGATE_ADMIN_TOKEN must be at least 16 characters")
+		}
+		return auth.HashKey(a.s.AdminToken), nil
+	}
+	h, err := a.db.GetSetting(ctx, adminTokenSetting)
+	if err == nil {
+		return h, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return "", fmt.Errorf("reading admin token: %w", err)
+	}
+	tok := auth.NewSecret("hga-")
+	stored, err := a.db.SetSettingIfAbsent(ctx, adminTokenSetting, auth.HashKey(tok))
+	if err != nil {
+		return "", fmt.Errorf("storing admin token: %w", err)
+	}
+	if stored == auth.HashKey(tok) {
+		fmt.Fprintf(out, "\nHypergate generated an admin token. It is shown only this once; keep it:\n\n    %s\n\nUse it as 'Authorization: Bearer <token>' on the admin API, or export HYPERGATE_ADMIN_TOKEN for the CLI.\n\n", tok)
+	}
+	return stored, nil
+}
+
+// loadConfig reads the newest revision and, when a file is given, applies it
+// on top as a new revision if it differs.
+func (a *App) loadConfig(ctx context.Context) error {
+	a.cfg, a.rev = &config.Config{}, 0
+	rv, err := a.db.LatestRevision(ctx)
+	switch {
+	case err == nil:
+		cfg, err := config.ParseJSON(rv.Config)
+		if err != nil {
+			return fmt.Errorf("configuration revision %d: %w", rv.Number, err)
+		}
+		a.cfg, a.rev = cfg, rv.Number
+	case !errors.Is(err, store.ErrNotFound):
+		return fmt.Errorf("reading configuration: %w", err)
+	}
+	if a.s.ConfigFile == "" {
+		return nil
+	}
+	b, err := os.ReadFile(a.s.ConfigFile)
+	if err != nil {
+		return fmt.Errorf("reading configuration file: %w", err)
+	}
+	cfg, err := config.Parse(b)
+	if err != nil {
+		return fmt.Errorf("%s: %w", a.s.ConfigFile, err)
+	}
+	if _, err := gateway.Compile(cfg, 0); err != nil {
+		return fmt.Errorf("%s: %w", a.s.ConfigFile, err)
+	}
+	diff := config.Diff(a.cfg, cfg)
+	if len(diff) == 0 {
+		return nil
+	}
+	rev, err := a.appendRevision(ctx, cfg, diff, "serve --config "+a.s.ConfigFile, "")
+	if err != nil {
+		return err
+	}
+	a.cfg, a.rev = cfg, rev.Number
+	a.log.Info("configuration file applied", "file", a.s.ConfigFile, "revision", rev.Number, "changes", len(diff))
+	return nil
+}
+
+func (a *App) appendRevision(ctx context.Context, cfg *config.Config, diff []string, author, message string) (store.Revision, error) {
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		return store.Revision{}, fmt.Errorf("encoding configuration: %w", err)
+	}
+	text := ""
+	for _, d := range diff {
+		text += d + "\n"
+	}
+	return a.db.AppendRevision(ctx, store.Revision{Author: author, Message: message, Config: b, Diff: text})
+}
+
+// Apply validates and compiles cfg and, unless dryRun or nothing changed,
+// records it as a new revision and puts it in service.
+func (a *App) Apply(ctx context.Context, cfg *config.Config, author, message string, dryRun bool) (admin.ApplyResult, error) {
+	if err := cfg.Validate(); err != nil {
+		return admin.ApplyResult{}, err
+	}
+	snap, err := gateway.Compile(cfg, 0)
+	if err != nil {
+		return admin.ApplyResult{}, &admin.Error{Status: 422, Code: "invalid_config", Msg: err.Error()}
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	diff := config.Diff(a.cfg, cfg)
+	res := admin.ApplyResult{Changed: len(diff) > 0, Diff: diff}
+	if res.Diff == nil {
+		res.Diff = []string{}
+	}
+	if dryRun || !res.Changed {
+		return res, nil
+	}
+	rev, err := a.appendRevision(ctx, cfg, diff, author, message)
+	if err != nil {
+		return admin.ApplyResult{}, err
+	}
+	snap.Revision = rev.Number
+	a.cfg, a.rev = cfg, rev.Number
+	a.gw.SetSnapshot(snap)
+	res.Revision = &rev
+	a.log.Info("configuration applied", "revision", rev.Number, "author", author, "changes", len(diff))
+	return res, nil
+}
+
+// current returns the configuration in service and its revision.
+func (a *App) current() (*config.Config, int64) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.cfg, a.rev
+}
+
+func (a *App) reloadKeys(ctx context.Context) error {
+	keys, err := a.db.ActiveKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("loading keys: %w", err)
+	}
+	a.gw.SetKeys(gateway.NewKeyTable(keys))
+	return nil
+}
+
+// sync re-reads revisions and keys written by other nodes sharing the store.
+func (a *App) sync(ctx context.Context) {
+	rv, err := a.db.LatestRevision(ctx)
+	if err == nil {
+		a.mu.Lock()
+		if rv.Number > a.rev {
+			if cfg, err := config.ParseJSON(rv.Config); err != nil {
+				a.log.Error("newer configuration revision does not validate", "revision", rv.Number, "error", err)
+			} else if snap, err := gateway.Compile(cfg, rv.Number); err != nil {
+				a.log.Error("newer configuration revision does not compile", "revision", rv.Number, "error", err)
+			} else {
+				a.cfg, a.rev = cfg, rv.Number
+				a.gw.SetSnapshot(snap)
+				a.log.Info("configuration reloaded from store", "revision", rv.Number)
+			}
+		}
+		a.mu.Unlock()
+	} else if !errors.Is(err, store.ErrNotFound) {
+		a.log.Warn("cannot read configuration revisions", "error", err)
+	}
+	if err := a.reloadKeys(ctx); err != nil {
+		a.log.Warn("cannot reload keys", "error", err)
+	}
+}
+
+func (a *App) ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := a.db.Ping(ctx); err != nil {
+		return fmt.Errorf("store unreachable: %w", err)
+	}
+	if a.gw.Snapshot() == nil {
+		return errors.New("no configuration loaded")
+	}
+	return nil
+}
+
+// Start binds both ports and serves in the background.
+func (a *App) Start() error {
+	var err error
+	if a.dataLn, err = net.Listen("tcp", a.s.Listen); err != nil {
+		return fmt.Errorf("data plane: %w", err)
+	}
+	if a.adminLn, err = net.Listen("tcp", a.s.AdminListen); err != nil {
+		a.dataLn.Close()
+		return fmt.Errorf("admin API: %w", err)
+	}
+	a.served = make(chan error, 2)
+	go func() { a.served <- a.dataSrv.Serve(a.dataLn) }()
+	go func() {
+		if err := a.adminSrv.Serve(a.adminLn); !errors.Is(err, http.ErrServerClosed) {
+			a.served <- err
+		}
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	a.stop = cancel
+	a.loops.Add(2)
+	go func() {
+		defer a.loops.Done()
+		calllog.Retention{MaxAge: a.s.RetentionAge, MaxBytes: a.s.RetentionBytes, Logger: a.log}.Run(ctx, a.db)
+	}()
+	go func() {
+		defer a.loops.Done()
+		t := time.NewTicker(a.s.SyncInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				a.sync(ctx)
+			}
+		}
+	}()
+	a.log.Info("hypergate started", "listen", a.dataLn.Addr().String(), "admin_listen", a.adminLn.Addr().String(),
+		"store", a.db.Dialect(), "revision", a.rev)
+	return nil
+}
+
+// DataAddr and AdminAddr are the bound addresses (useful with port 0).
+func (a *App) DataAddr() string  { return a.dataLn.Addr().String() }
+func (a *App) AdminAddr() string { return a.adminLn.Addr().String() }
+
+// Gateway exposes the data plane, for tests and benchmarks.
+func (a *App) Gateway() *gateway.Gateway { return a.gw }
+
+// Recorder exposes the call log, for tests.
+func (a *App) Recorder() *calllog.Recorder { return a.rec }
+
+// Store exposes the store, for tests.
+func (a *App) Store() *store.DB { return a.db }
+
+// Run serves until ctx is done or a server fails, then shuts down.
+func (a *App) Run(ctx context.Context) error {
+	if err := a.Start(); err != nil {
+		return err
+	}
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-a.served:
+		a.log.Error("server stopped", "error", runErr)
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), a.s.ShutdownGrace+10*time.Second)
+	defer cancel()
+	return errors.Join(runErr, a.Shutdown(sctx))
+}
+
+// Shutdown stops accepting requests, lets those in flight (streams
+// included) finish within the grace period, then flushes every call record
+// and closes the store.
+func (a *App) Shutdown(ctx context.Context) error {
+	a.log.Info("shutting down: finishing in-flight requests")
+	var errs []error
+	grace, cancel := context.WithTimeout(ctx, a.s.ShutdownGrace)
+	defer cancel()
+	if a.dataSrv != nil && a.dataLn != nil {
+		if err := a.dataSrv.ShutdownWithContext(grace); err != nil {
+			errs = append(errs, fmt.Errorf("data plane shutdown: %w", err))
+		}
+	}
+	if a.adminLn != nil {
+		if err := a.adminSrv.Shutdown(grace); err != nil {
+			errs = append(errs, fmt.Errorf("admin shutdown: %w", err))
+		}
+	}
+	if a.stop != nil {
+		a.stop()
+		a.loops.Wait()
+	}
+	if err := a.rec.Close(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("flushing call records: %w", err))
+	}
+	st := a.rec.Stats()
+	a.log.Info("call log flushed", "written", st.Written, "spilled", st.Spilled, "dropped", st.Dropped)
+	if err := a.db.Close(); err != nil {
+		errs = append(errs, fmt.Errorf("closing store: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+type recordFunc func(calllog.Record)
+
+func (f recordFunc) Record(r calllog.Record) { f(r) }
+
+type pendingFunc func(string) (string, bool)
+
+func (f pendingFunc) Pending(id string) (string, bool) { return f(id) }
+
+// Adapters from the store to the small interfaces the domains declare.
+
+type feedbackStore struct{ db *store.DB }
+
+func (f feedbackStore) UpsertFeedback(ctx context.Context, fb feedback.Feedback) (feedback.Feedback, bool, error) {
+	out, created, err := f.db.UpsertFeedback(ctx, fb)
+	if errors.Is(err, store.ErrConflict) {
+		return out, created, feedback.ErrConflict
+	}
+	return out, created, err
+}
+
+type callOwners struct{ db *store.DB }
+
+func (c callOwners) CallOwner(ctx context.Context, id string) (string, bool, error) {
+	owner, err := c.db.CallConsumer(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", false, nil
+	}
+	return owner, err == nil, err
+}
+
+type keyManager struct{ a *App }
+
+func (k keyManager) CreateKey(ctx context.Context, consumer, name string) (auth.Key, string, error) {
+	secret := auth.NewSecret("hg-")
+	key := auth.Key{
+		ID: "key_" + auth.NewSecret("")[:20], Consumer: consumer, Name: name,
+		Prefix: auth.DisplayPrefix(secret), Hash: auth.HashKey(secret), CreatedAt: time.Now().UTC(),
+	}
+	if err := k.a.db.CreateKey(ctx, key); err != nil {
+		return auth.Key{}, "", fmt.Errorf("storing key: %w", err)
+	}
+	if err := k.a.reloadKeys(ctx); err != nil {
+		return auth.Key{}, "", err
+	}
+	return key, secret, nil
+}
+
+func (k keyManager) ListKeys(ctx context.Context, consumer string) ([]auth.Key, error) {
+	return k.a.db.ListKeys(ctx, consumer)
+}
+
+func (k keyManager) RevokeKey(ctx context.Context, id string) error {
+	if err := k.a.db.RevokeKey(ctx, id); err != nil {
+		return err
+	}
+	return k.a.reloadKeys(ctx)
+}
+
+type configs struct{ a *App }
+
+func (c configs) Current() (*config.Config, int64) { return c.a.current() }
+func (c configs) Apply(ctx context.Context, cfg *config.Config, author, message string, dryRun bool) (admin.ApplyResult, error) {
+	return c.a.Apply(ctx, cfg, author, message, dryRun)
+}
+func (c configs) ListRevisions(ctx context.Context, limit int, before int64) ([]store.Revision, error) {
+	return c.a.db.ListRevisions(ctx, limit, before)
+}
+func (c configs) GetRevision(ctx context.Context, n int64) (store.Revision, error) {
+	return c.a.db.GetRevision(ctx, n)
+}

@@ -1,0 +1,123 @@
+// Package app wires Hypergate together: settings → store → configuration →
+// data plane and admin API, and takes them down gracefully.
+package app
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+)
+
+// Settings are the process-level options: where to listen and store data.
+// Flags set them; HYPERGATE_* environment variables fill what flags leave
+// unset; defaults fill the rest. What the gateway routes lives in the
+// declarative configuration, not here.
+type Settings struct {
+	DataDir     string // HYPERGATE_DATA, default ./hypergate-data
+	Listen      string // HYPERGATE_LISTEN, default :8080
+	AdminListen string // HYPERGATE_ADMIN_LISTEN, default 127.0.0.1:8081
+	// DatabaseURL selects the store: a postgres:// URL, or empty for SQLite
+	// in the data directory (HYPERGATE_DATABASE_URL).
+	DatabaseURL string
+	ConfigFile  string // HYPERGATE_CONFIG: a declarative file applied at start
+	AdminToken  string // HYPERGATE_ADMIN_TOKEN; generated at first start when empty
+	LogLevel    string // HYPERGATE_LOG_LEVEL: debug, info, warn, error
+
+	BodyCapture    int           // HYPERGATE_BODY_CAPTURE_BYTES: bytes of each body kept in call records (default 32768; 0: none)
+	MaxRequestBody int           // HYPERGATE_MAX_BODY_BYTES (default 32 MiB)
+	RetentionAge   time.Duration // HYPERGATE_RETENTION_AGE (default 720h)
+	RetentionBytes int64         // HYPERGATE_RETENTION_BYTES (default 5 GiB)
+	QueueSize      int           // HYPERGATE_QUEUE_SIZE: call records held in memory before spilling (default 8192)
+	ShutdownGrace  time.Duration // HYPERGATE_SHUTDOWN_GRACE: time given to in-flight requests (default 30s)
+	// SyncInterval is how often the configuration and keys are re-read from
+	// the store, so that several nodes on one PostgreSQL converge (default 5s).
+	SyncInterval time.Duration
+}
+
+// FromEnv fills the fields still empty from HYPERGATE_* variables and then
+// from defaults. It fails on a malformed number or duration, naming it.
+func (s *Settings) FromEnv() error {
+	str := func(dst *string, env, def string) {
+		if *dst == "" {
+			*dst = os.Getenv(env)
+		}
+		if *dst == "" {
+			*dst = def
+		}
+	}
+	str(&s.DataDir, "HYPERGATE_DATA", "hypergate-data")
+	str(&s.Listen, "HYPERGATE_LISTEN", ":8080")
+	str(&s.AdminListen, "HYPERGATE_ADMIN_LISTEN", "127.0.0.1:8081")
+	str(&s.DatabaseURL, "HYPERGATE_DATABASE_URL", "")
+	str(&s.ConfigFile, "HYPERGATE_CONFIG", "")
+	str(&s.AdminToken, "HYPERGATE_ADMIN_TOKEN", "")
+	str(&s.LogLevel, "HYPERGATE_LOG_LEVEL", "info")
+	ints := []struct {
+		dst *int
+		env string
+		def int
+	}{
+		{&s.BodyCapture, "HYPERGATE_BODY_CAPTURE_BYTES", 32 << 10},
+		{&s.MaxRequestBody, "HYPERGATE_MAX_BODY_BYTES", 32 << 20},
+		{&s.QueueSize, "HYPERGATE_QUEUE_SIZE", 8192},
+	}
+	for _, i := range ints {
+		if *i.dst != 0 {
+			continue
+		}
+		*i.dst = i.def
+		if v := os.Getenv(i.env); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 {
+				return fmt.Errorf("%s=%q: want a whole number >= 0", i.env, v)
+			}
+			*i.dst = n
+			if n == 0 && i.env == "HYPERGATE_BODY_CAPTURE_BYTES" {
+				*i.dst = -1 // explicit 0 turns capture off
+			}
+		}
+	}
+	if s.RetentionBytes == 0 {
+		s.RetentionBytes = 5 << 30
+		if v := os.Getenv("HYPERGATE_RETENTION_BYTES"); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n <= 0 {
+				return fmt.Errorf("HYPERGATE_RETENTION_BYTES=%q: want a whole number of bytes > 0", v)
+			}
+			s.RetentionBytes = n
+		}
+	}
+	durs := []struct {
+		dst *time.Duration
+		env string
+		def time.Duration
+	}{
+		{&s.RetentionAge, "HYPERGATE_RETENTION_AGE", 30 * 24 * time.Hour},
+		{&s.ShutdownGrace, "HYPERGATE_SHUTDOWN_GRACE", 30 * time.Second},
+		{&s.SyncInterval, "HYPERGATE_SYNC_INTERVAL", 5 * time.Second},
+	}
+	for _, d := range durs {
+		if *d.dst != 0 {
+			continue
+		}
+		*d.dst = d.def
+		if v := os.Getenv(d.env); v != "" {
+			x, err := time.ParseDuration(v)
+			if err != nil || x <= 0 {
+				return fmt.Errorf("%s=%q: want a positive duration like 720h or 30s", d.env, v)
+			}
+			*d.dst = x
+		}
+	}
+	return nil
+}
+
+// dsn is the store to open: PostgreSQL when configured, else SQLite in the data directory.
+func (s *Settings) dsn() string {
+	if s.DatabaseURL != "" {
+		return s.DatabaseURL
+	}
+	return "sqlite:" + filepath.Join(s.DataDir, "hypergate.db")
+}
