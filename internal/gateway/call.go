@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"context"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -88,6 +90,11 @@ func (c *call) finish(status int) {
 	}
 	if c.g.o.Recorder != nil {
 		c.g.o.Recorder.Record(c.rec)
+	}
+	if c.g.log.Enabled(context.Background(), slog.LevelDebug) {
+		c.g.log.Debug("request", "request_id", c.rec.ID, "status", status, "endpoint", c.rec.Endpoint,
+			"consumer", c.rec.Consumer, "model", c.rec.Model, "provider", c.rec.Provider,
+			"latency_us", c.rec.LatencyUS, "input_tokens", c.rec.InputTokens, "output_tokens", c.rec.OutputTokens)
 	}
 	m := c.g.o.Metrics
 	modelLabel := ""
