@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/http/pprof"
 	"strings"
 
 	"github.com/hypergate/hypergate/internal/auth"
@@ -99,10 +100,23 @@ func (s *Server) Handler() http.Handler {
 	api("GET /admin/v1/config/revisions", s.listRevisions)
 	api("GET /admin/v1/config/revisions/{n}", s.getRevision)
 	api("POST /admin/v1/config/revisions/{n}/restore", s.restoreRevision)
+	// Profiles are behind the admin token: they reveal memory contents.
+	mux.Handle("GET /debug/pprof/", s.authed(adapt(pprof.Index)))
+	mux.Handle("GET /debug/pprof/profile", s.authed(adapt(pprof.Profile)))
+	mux.Handle("GET /debug/pprof/trace", s.authed(adapt(pprof.Trace)))
+	mux.Handle("GET /debug/pprof/symbol", s.authed(adapt(pprof.Symbol)))
 	api("/admin/v1/", func(w http.ResponseWriter, r *http.Request) error {
 		return &Error{Status: 404, Code: "not_found", Msg: fmt.Sprintf("no admin endpoint %s %s", r.Method, r.URL.Path)}
 	})
 	return mux
+}
+
+// adapt turns a plain handler into one authed can wrap.
+func adapt(h http.HandlerFunc) func(w http.ResponseWriter, r *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		h(w, r)
+		return nil
+	}
 }
 
 //go:embed openapi.json

@@ -961,6 +961,11 @@ func TestOpenAPIScenarios(t *testing.T) {
 		{name: "readyz, store down", method: "GET", target: "/readyz", want: 503, noToken: true,
 			setup: func(f *oasFixture) { f.notReady = errors.New("store unreachable") }},
 		{name: "metrics", method: "GET", target: "/metrics", want: 200, noToken: true},
+		{name: "pprof index", method: "GET", target: "/debug/pprof/", want: 200},
+		{name: "cpu profile", method: "GET", target: "/debug/pprof/profile?seconds=1", want: 200},
+		{name: "execution trace", method: "GET", target: "/debug/pprof/trace?seconds=1", want: 200},
+		{name: "symbols", method: "GET", target: "/debug/pprof/symbol", want: 200},
+		{name: "pprof needs the token", method: "GET", target: "/debug/pprof/", want: 401, noToken: true},
 	}
 
 	exercised := map[string]bool{}

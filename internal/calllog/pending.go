@@ -12,9 +12,12 @@ const pendingShards = 64
 // defaultMaxPending caps the pending map. During a long store outage every
 // record stays pending until it is replayed; without a cap an outage under load
 // would grow the map until the process runs out of memory. At roughly 100 bytes
-// an entry, a million entries is about 100 MB. Past the cap records are still
-// queued, spilled and replayed as usual; only Pending stops knowing about them.
-const defaultMaxPending = 1_000_000
+// an entry, 250,000 entries is about 25 MB, which keeps the gateway inside its
+// memory budget (docs/benchmarks.md) and still covers ten seconds of spilling
+// at 25,000 calls a second. Past the cap records are still queued, spilled and
+// replayed as usual; only Pending stops knowing about them, so feedback on
+// such a call gets 404 until its record is replayed.
+const defaultMaxPending = 250_000
 
 // pendingSet maps the id of every accepted but not yet stored record to its
 // consumer.

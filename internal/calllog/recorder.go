@@ -258,6 +258,7 @@ func (r *Recorder) Close(ctx context.Context) error {
 
 // run is the writer goroutine.
 func (r *Recorder) run() {
+	backgroundPriority()
 	defer close(r.done)
 	defer r.cancelRun()
 	r.indexLeftovers()
@@ -362,7 +363,18 @@ drain:
 // insert writes recs with a timeout and updates the store's health.
 func (r *Recorder) insert(recs []Record) error {
 	ctx, cancel := context.WithTimeout(r.runCtx, r.t.insertTimeout)
-	err := r.st.InsertCalls(ctx, recs)
+	var err error
+	if r.behind() {
+		// The writer's thread runs at the lowest priority (backgroundPriority),
+		// which keeps request latency low while it keeps up. Once it falls
+		// behind, a busy CPU would starve it and the backlog would only grow,
+		// so the insert runs on an ordinary thread until it has caught up.
+		done := make(chan error, 1)
+		go func() { done <- r.st.InsertCalls(ctx, recs) }()
+		err = <-done
+	} else {
+		err = r.st.InsertCalls(ctx, recs)
+	}
 	cancel()
 	now := time.Now()
 	if err != nil {
@@ -371,6 +383,12 @@ func (r *Recorder) insert(recs []Record) error {
 	}
 	r.markSuccess(now)
 	return nil
+}
+
+// behind reports whether records are piling up: a quarter of the queue is
+// full, or spilled records wait to be replayed.
+func (r *Recorder) behind() bool {
+	return len(r.queue) >= cap(r.queue)/4 || r.spillBytes.Load() > 0
 }
 
 // tryable reports whether the store may be written to now: it is healthy, or

@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"syscall"
 
@@ -96,6 +97,14 @@ func serve(args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "hypergate serve: unexpected argument %q\n", fs.Arg(0))
 		return 2
+	}
+	if os.Getenv("GOMAXPROCS") == "" && runtime.GOMAXPROCS(0) < 2 {
+		// The call-log writer runs on its own thread at the lowest priority
+		// (see calllog's backgroundPriority). With a single P that thread
+		// would hold it while the kernel keeps it waiting, stalling every
+		// request; a second P keeps the data plane running meanwhile, even
+		// on one CPU. Measured in docs/benchmarks.md.
+		runtime.GOMAXPROCS(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

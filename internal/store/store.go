@@ -53,6 +53,8 @@ type DB struct {
 	// at a time anyway: queueing in Go is cheaper than SQLite's busy polling.
 	// Other processes on the same file still wait through busy_timeout.
 	writeMu sync.Mutex
+	// insertStmts caches the prepared multi-row INSERTs by row count.
+	insertStmts sync.Map // int → *sql.Stmt
 }
 
 // Open connects to the database named by dsn and applies pending migrations.
@@ -136,7 +138,13 @@ func openSQLite(path string) (*DB, error) {
 }
 
 // Close closes the database; in-flight queries finish first.
-func (db *DB) Close() error { return db.sql.Close() }
+func (db *DB) Close() error {
+	db.insertStmts.Range(func(_, st any) bool {
+		st.(*sql.Stmt).Close()
+		return true
+	})
+	return db.sql.Close()
+}
 
 // Ping checks that the database is reachable (used by /readyz).
 func (db *DB) Ping(ctx context.Context) error { return db.sql.PingContext(ctx) }
