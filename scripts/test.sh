@@ -18,6 +18,13 @@ echo "== starting PostgreSQL for the store conformance and end-to-end tests" >&2
 HYPERGATE_TEST_POSTGRES="$(bash .ci/postgres.sh)"
 export HYPERGATE_TEST_POSTGRES
 
+spec="${HYPERGATE_OPENAI_SPEC:-../shared/specs/openai-openapi.yaml}"
+if [ -f "$spec" ]; then
+  echo "== OpenAI spec check: responses are validated against $spec" >&2
+else
+  echo "== OpenAI spec check DID NOT RUN: $spec not found (set HYPERGATE_OPENAI_SPEC to OpenAI's openapi.yaml); everything else runs" >&2
+fi
+
 echo "== gofmt and go vet" >&2
 unformatted="$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"
 if [ -n "$unformatted" ]; then
