@@ -404,15 +404,21 @@ func (s *Server) listRevisions(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) getRevision(w http.ResponseWriter, r *http.Request) error {
+// revision loads the revision named in the path.
+func (s *Server) revision(r *http.Request) (store.Revision, error) {
 	n, err := revisionNumber(r)
 	if err != nil {
-		return err
+		return store.Revision{}, err
 	}
 	rv, err := s.Configs.GetRevision(r.Context(), n)
 	if errors.Is(err, store.ErrNotFound) {
-		return &Error{Status: 404, Code: "not_found", Msg: fmt.Sprintf("no revision %d", n)}
+		return store.Revision{}, &Error{Status: 404, Code: "not_found", Msg: fmt.Sprintf("no revision %d", n)}
 	}
+	return rv, err
+}
+
+func (s *Server) getRevision(w http.ResponseWriter, r *http.Request) error {
+	rv, err := s.revision(r)
 	if err != nil {
 		return err
 	}
@@ -421,17 +427,11 @@ func (s *Server) getRevision(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) restoreRevision(w http.ResponseWriter, r *http.Request) error {
-	n, err := revisionNumber(r)
+	rv, err := s.revision(r)
 	if err != nil {
 		return err
 	}
-	rv, err := s.Configs.GetRevision(r.Context(), n)
-	if errors.Is(err, store.ErrNotFound) {
-		return &Error{Status: 404, Code: "not_found", Msg: fmt.Sprintf("no revision %d", n)}
-	}
-	if err != nil {
-		return err
-	}
+	n := rv.Number
 	cfg, err := config.ParseJSON(rv.Config)
 	if err != nil {
 		return fmt.Errorf("revision %d no longer validates: %w", n, err)

@@ -12,14 +12,8 @@ import (
 
 // listModels answers GET /v1/models with the models this key may use.
 func (g *Gateway) listModels(c *call) {
-	s := g.snap.Load()
-	if s == nil {
-		c.fail(&apiError{Status: 503, Type: "server_error", Code: errUnavailable, Message: "the gateway has no configuration loaded yet"})
-		return
-	}
-	cons, aerr := g.authenticate(c, s)
-	if aerr != nil {
-		c.fail(aerr)
+	s, cons, ok := g.admit(c)
+	if !ok {
 		return
 	}
 	type entry struct {
@@ -47,14 +41,12 @@ func (g *Gateway) listModels(c *call) {
 // postFeedback answers POST /v1/feedback. It is acknowledged only once the
 // feedback is stored.
 func (g *Gateway) postFeedback(c *call) {
-	s := g.snap.Load()
-	if s == nil || g.o.Feedback == nil {
-		c.fail(&apiError{Status: 503, Type: "server_error", Code: errUnavailable, Message: "feedback is not available yet"})
+	if g.o.Feedback == nil {
+		c.fail(&apiError{Status: 503, Type: "server_error", Code: errUnavailable, Message: "feedback is not available on this gateway"})
 		return
 	}
-	cons, aerr := g.authenticate(c, s)
-	if aerr != nil {
-		c.fail(aerr)
+	_, cons, ok := g.admit(c)
+	if !ok {
 		return
 	}
 	var in feedback.Input

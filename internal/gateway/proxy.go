@@ -56,18 +56,28 @@ func (g *Gateway) authenticate(c *call, s *Snapshot) (*consumer, *apiError) {
 	return cons, nil
 }
 
-// proxy serves chat completions and embeddings for OpenAI-compatible
-// upstreams. The body is validated with a single scan and passed through;
-// only "model" (and, for streams, stream_options) is rewritten in place.
-func (g *Gateway) proxy(c *call, op provider.Operation) {
+// admit loads the configuration in service and authenticates the request,
+// answering the call itself (503 or 401) when either fails.
+func (g *Gateway) admit(c *call) (*Snapshot, *consumer, bool) {
 	s := g.snap.Load()
 	if s == nil {
 		c.fail(&apiError{Status: 503, Type: "server_error", Code: errUnavailable, Message: "the gateway has no configuration loaded yet"})
-		return
+		return nil, nil, false
 	}
 	cons, aerr := g.authenticate(c, s)
 	if aerr != nil {
 		c.fail(aerr)
+		return nil, nil, false
+	}
+	return s, cons, true
+}
+
+// proxy serves chat completions and embeddings for OpenAI-compatible
+// upstreams. The body is validated with a single scan and passed through;
+// only "model" (and, for streams, stream_options) is rewritten in place.
+func (g *Gateway) proxy(c *call, op provider.Operation) {
+	s, cons, ok := g.admit(c)
+	if !ok {
 		return
 	}
 	body := c.ctx.Request.Body()
