@@ -140,14 +140,24 @@ func (s *Server) steer(w http.ResponseWriter, r *http.Request, model string) boo
 	return true
 }
 
-func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
+// accept records a request and decodes its body; it answers the request
+// itself (and returns false) for a malformed body or a steering model name.
+func (s *Server) accept(w http.ResponseWriter, r *http.Request) (map[string]any, string, bool) {
 	body, ok := s.record(r)
 	if !ok {
 		writeErr(w, 400, "invalid_request_error", "", "We could not parse the JSON body of your request.")
-		return
+		return nil, "", false
 	}
 	model, _ := body["model"].(string)
 	if s.steer(w, r, model) {
+		return nil, "", false
+	}
+	return body, model, true
+}
+
+func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
+	body, model, ok := s.accept(w, r)
+	if !ok {
 		return
 	}
 	if stream, _ := body["stream"].(bool); stream {
@@ -236,13 +246,8 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, model string, bo
 }
 
 func (s *Server) embeddings(w http.ResponseWriter, r *http.Request) {
-	body, ok := s.record(r)
+	body, model, ok := s.accept(w, r)
 	if !ok {
-		writeErr(w, 400, "invalid_request_error", "", "We could not parse the JSON body of your request.")
-		return
-	}
-	model, _ := body["model"].(string)
-	if s.steer(w, r, model) {
 		return
 	}
 	n := 1
