@@ -111,7 +111,7 @@ type keyView struct {
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
 }
 
-func (s *Server) view(r *http.Request, c config.Consumer, stored []auth.Key) consumerView {
+func (s *Server) view(c config.Consumer, stored []auth.Key) consumerView {
 	v := consumerView{Consumer: c, Keys: []keyView{}}
 	v.Consumer.Keys = nil
 	for _, k := range c.Keys {
@@ -135,7 +135,7 @@ func (s *Server) listConsumers(w http.ResponseWriter, r *http.Request) error {
 	}
 	out := []consumerView{}
 	for _, c := range cfg.Consumers {
-		out = append(out, s.view(r, c, keys))
+		out = append(out, s.view(c, keys))
 	}
 	writeJSON(w, 200, map[string]any{"data": out})
 	return nil
@@ -160,7 +160,7 @@ func (s *Server) getConsumer(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	writeJSON(w, 200, s.view(r, cfg.Consumers[i], keys))
+	writeJSON(w, 200, s.view(cfg.Consumers[i], keys))
 	return nil
 }
 
@@ -202,7 +202,7 @@ func (s *Server) createConsumer(w http.ResponseWriter, r *http.Request) error {
 	if _, err := s.Configs.Apply(r.Context(), next, author(r), "add consumer "+c.Name, false); err != nil {
 		return err
 	}
-	writeJSON(w, 201, s.view(r, c, nil))
+	writeJSON(w, 201, s.view(c, nil))
 	return nil
 }
 

@@ -24,7 +24,7 @@ import (
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 
-func TestValidateBody(t *testing.T) {
+func TestParseRequest(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		op    string
@@ -57,7 +57,7 @@ func TestValidateBody(t *testing.T) {
 			if tc.op == "embeddings" {
 				op = opEmbeddings
 			}
-			e := validateBody([]byte(tc.body), op)
+			_, e := parseRequest([]byte(tc.body), op)
 			switch {
 			case tc.param == "" && e != nil:
 				t.Errorf("rejected: %v", e)
@@ -67,6 +67,25 @@ func TestValidateBody(t *testing.T) {
 				t.Errorf("param = %q, want %q (%s)", e.Param, tc.param, e.Message)
 			case e != nil && e.Status != 400:
 				t.Errorf("status = %d", e.Status)
+			}
+		})
+	}
+}
+
+func TestParseRequestFields(t *testing.T) {
+	for _, tc := range []struct {
+		name, body string
+		want       request
+	}{
+		{"plain", `{"model":"m","messages":[{}]}`, request{model: "m"}},
+		{"stream", `{"model":"m","stream":true,"messages":[{}]}`, request{model: "m", stream: true}},
+		{"stream with usage", `{"model":"m","stream":true,"stream_options":{"include_usage":true},"messages":[{}]}`, request{model: "m", stream: true, includeUsage: true}},
+		{"usage off", `{"model":"m","stream":true,"stream_options":{"include_usage":false},"messages":[{}]}`, request{model: "m", stream: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, e := parseRequest([]byte(tc.body), opChat)
+			if e != nil || got != tc.want {
+				t.Errorf("parseRequest = %+v, %v; want %+v", got, e, tc.want)
 			}
 		})
 	}

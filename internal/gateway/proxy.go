@@ -81,12 +81,12 @@ func (g *Gateway) proxy(c *call, op provider.Operation) {
 		return
 	}
 	body := c.ctx.Request.Body()
-	if e := validateBody(body, op); e != nil {
+	req, e := parseRequest(body, op)
+	if e != nil {
 		c.fail(e)
 		return
 	}
-	fields := gjson.GetManyBytes(body, "model", "stream", "stream_options.include_usage")
-	name := fields[0].Str
+	name := req.model
 	c.rec.Model = truncate(name, 256)
 	m := s.models[name]
 	if m == nil {
@@ -114,10 +114,10 @@ func (g *Gateway) proxy(c *call, op provider.Operation) {
 			return
 		}
 	}
-	stream := op == opChat && fields[1].Type == gjson.True
+	stream := op == opChat && req.stream
 	c.rec.Stream = stream
 	if stream {
-		strip := fields[2].Type != gjson.True
+		strip := !req.includeUsage
 		if strip {
 			// Ask for usage so the call can be counted and priced; the extra
 			// usage chunk is removed before the client sees it.
@@ -135,45 +135,53 @@ func (g *Gateway) proxy(c *call, op provider.Operation) {
 
 func copyBytes(b []byte) []byte { return append([]byte(nil), b...) }
 
-// validateBody checks what the gateway itself relies on; the rest of the
-// schema is the upstream's to judge, and its 400 is passed through.
-func validateBody(body []byte, op provider.Operation) *apiError {
+// request is what the gateway reads from a body it otherwise passes through.
+type request struct {
+	model        string
+	stream       bool
+	includeUsage bool
+}
+
+// parseRequest checks what the gateway itself relies on, in one validating
+// scan and one field lookup; the rest of the schema is the upstream's to
+// judge, and its 400 is passed through.
+func parseRequest(body []byte, op provider.Operation) (request, *apiError) {
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
 	if len(trimmed) == 0 {
-		return badRequest("", "the request body is empty; send a JSON object")
+		return request{}, badRequest("", "the request body is empty; send a JSON object")
 	}
 	if !gjson.ValidBytes(body) {
-		return badRequest("", "We could not parse the JSON body of your request. The body must be valid JSON.")
+		return request{}, badRequest("", "We could not parse the JSON body of your request. The body must be valid JSON.")
 	}
 	if trimmed[0] != '{' {
-		return badRequest("", "the request body must be a JSON object")
+		return request{}, badRequest("", "the request body must be a JSON object")
 	}
-	r := gjson.GetManyBytes(body, "model", "stream", "messages", "input")
+	r := gjson.GetManyBytes(body, "model", "stream", "messages", "input", "stream_options.include_usage")
 	switch {
 	case !r[0].Exists():
-		return badRequest("model", "you must provide a model parameter")
+		return request{}, badRequest("model", "you must provide a model parameter")
 	case r[0].Type != gjson.String || r[0].Str == "":
-		return badRequest("model", "model must be a non-empty string")
+		return request{}, badRequest("model", "model must be a non-empty string")
 	case r[1].Exists() && r[1].Type != gjson.True && r[1].Type != gjson.False && r[1].Type != gjson.Null:
-		return badRequest("stream", "stream must be a boolean")
+		return request{}, badRequest("stream", "stream must be a boolean")
 	}
 	switch op {
 	case opChat:
 		if !r[2].IsArray() {
-			return badRequest("messages", "messages must be an array of message objects")
+			return request{}, badRequest("messages", "messages must be an array of message objects")
 		}
 		if len(r[2].Array()) == 0 {
-			return badRequest("messages", "messages must contain at least one message")
+			return request{}, badRequest("messages", "messages must contain at least one message")
 		}
 	case opEmbeddings:
 		if !r[3].Exists() || r[3].Type == gjson.Null {
-			return badRequest("input", "you must provide an input parameter")
+			return request{}, badRequest("input", "you must provide an input parameter")
 		}
 	}
-	return nil
+	return request{model: r[0].Str, stream: r[1].Type == gjson.True, includeUsage: r[4].Type == gjson.True}, nil
 }
 
-// setUpstreamHeaders writes credentials, configured headers, the request id
+// upstreamHeaders writes credentials, configured headers, the request id
 // and trace context onto an outgoing request.
 func (c *call) upstreamHeaders(t target, set func(k, v string)) {
 	set("Content-Type", "application/json")
