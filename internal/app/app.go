@@ -77,11 +77,13 @@ func New(ctx context.Context, s Settings, logOut, out io.Writer) (*App, error) {
 			db.Close()
 		}
 	}()
-	tokenHash, err := a.adminToken(ctx, out)
-	if err != nil {
+	// The configuration first: a start that fails on it should not have
+	// generated (and printed) an admin token the operator then overlooks.
+	if err := a.loadConfig(ctx); err != nil {
 		return nil, err
 	}
-	if err := a.loadConfig(ctx); err != nil {
+	tokenHash, err := a.adminToken(ctx, out)
+	if err != nil {
 		return nil, err
 	}
 
