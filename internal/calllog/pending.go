@@ -12,25 +12,30 @@ const pendingShards = 64
 // defaultMaxPending caps the pending map. During a long store outage every
 // record stays pending until it is replayed; without a cap an outage under load
 // would grow the map until the process runs out of memory. At roughly 100 bytes
-// an entry, 250,000 entries is about 25 MB, which keeps the gateway inside its
-// memory budget (docs/benchmarks.md) and still covers ten seconds of spilling
-// at 25,000 calls a second. Past the cap records are still queued, spilled and
-// replayed as usual; only Pending stops knowing about them, so feedback on
-// such a call gets 404 until its record is replayed.
-const defaultMaxPending = 250_000
+// an entry, 100,000 entries is about 10 MB, which keeps the gateway inside its
+// memory budget (docs/benchmarks.md). Past the cap the oldest entries are
+// forgotten, not the newest: feedback usually comes right after a response,
+// and the newest 100,000 calls cover four seconds at 25,000 calls a second.
+// Forgotten records are still queued, spilled and replayed as usual; feedback
+// on one of them gets 404 until its record is replayed.
+const defaultMaxPending = 100_000
 
 // pendingSet maps the id of every accepted but not yet stored record to its
-// consumer.
+// consumer, keeping the newest entries when it reaches its cap.
 type pendingSet struct {
 	perShard int
-	full     atomic.Bool // set the first time the cap refuses an entry, so it is logged once
+	full     atomic.Bool // set the first time the cap evicts an entry, so it is logged once
 	shards   [pendingShards]pendingShard
 }
 
 type pendingShard struct {
 	mu sync.Mutex
 	m  map[string]string
-	_  [48]byte // keeps neighbouring shards off one cache line
+	// ring holds the ids in the order they were added, so the oldest can be
+	// evicted; ids already removed from m may linger in it harmlessly.
+	ring []string
+	next int
+	_    [48]byte // keeps neighbouring shards off one cache line
 }
 
 func newPendingSet(max int) *pendingSet {
@@ -54,18 +59,28 @@ func (p *pendingSet) shard(id string) *pendingShard {
 	return &p.shards[h%pendingShards]
 }
 
-// add records id as pending. It reports false when the cap refused it.
+// add records id as pending. It reports false when, to make room, it had to
+// forget the oldest entry of its shard that was still pending.
 func (p *pendingSet) add(id, consumer string) bool {
 	s := p.shard(id)
 	s.mu.Lock()
-	if len(s.m) >= p.perShard {
-		if _, ok := s.m[id]; !ok {
-			s.mu.Unlock()
-			return false
-		}
+	defer s.mu.Unlock()
+	if _, ok := s.m[id]; ok {
+		s.m[id] = consumer
+		return true
 	}
 	s.m[id] = consumer
-	s.mu.Unlock()
+	if len(s.ring) < p.perShard {
+		s.ring = append(s.ring, id)
+		return true
+	}
+	old := s.ring[s.next]
+	s.ring[s.next] = id
+	s.next = (s.next + 1) % p.perShard
+	if _, still := s.m[old]; still {
+		delete(s.m, old)
+		return false
+	}
 	return true
 }
 

@@ -183,7 +183,7 @@ func (r *Recorder) Record(rec Record) {
 		return
 	}
 	if !r.pending.add(rec.ID, rec.Consumer) && r.pending.full.CompareAndSwap(false, true) {
-		r.log.Warn("call log pending map is full; feedback on calls not yet stored may be refused until the backlog drains",
+		r.log.Warn("call log pending index is full: the oldest calls not yet stored are forgotten, and feedback on them is refused until their records are replayed",
 			"cap", r.t.maxPending)
 	}
 	r.mu.RLock()

@@ -487,6 +487,11 @@ func TestPendingCap(t *testing.T) {
 	if n := r.pending.len(); n > pendingShards {
 		t.Errorf("pending holds %d entries, cap %d", n, pendingShards)
 	}
+	// The newest call is the one feedback is most likely to name: it must be kept.
+	r.Record(Record{ID: "newest", Consumer: "c", Time: time.Now()})
+	if c, ok := r.Pending("newest"); !ok || c != "c" {
+		t.Errorf("the newest record was not kept in a full pending index")
+	}
 }
 
 func TestClose(t *testing.T) {
