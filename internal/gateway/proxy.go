@@ -209,7 +209,7 @@ func (g *Gateway) forward(c *call, t target, m *model, op provider.Operation, bo
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
-	req.SetRequestURI(t.up.URL(op))
+	req.SetRequestURI(t.up.URL(op, t.model, false))
 	req.Header.SetMethod(fasthttp.MethodPost)
 	c.upstreamHeaders(t, req.Header.Set)
 	req.SetBodyRaw(body)

@@ -37,7 +37,7 @@ func (g *Gateway) stream(c *call, t target, m *model, body []byte, stripUsage bo
 	// The timeout bounds the wait for the first byte and every gap between
 	// events, not the whole stream: long answers are fine, stalls are not.
 	idle := time.AfterFunc(timeout, func() { cancel(errIdle) })
-	req, err := http.NewRequestWithContext(uctx, http.MethodPost, t.up.URL(opChat), bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(uctx, http.MethodPost, t.up.URL(opChat, t.model, true), bytes.NewReader(body))
 	if err != nil {
 		idle.Stop()
 		cancel(err)

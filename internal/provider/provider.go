@@ -31,7 +31,9 @@ type Adapter interface {
 	// DefaultBaseURL is used when a provider's configuration names none.
 	DefaultBaseURL() string
 	// URL returns the upstream URL for op under baseURL (no trailing slash).
-	URL(baseURL string, op Operation) string
+	// Some families put the model or the stream flag in the URL (Gemini,
+	// Bedrock, Azure deployments); the others ignore them.
+	URL(baseURL string, op Operation, model string, stream bool) string
 	// Credentials returns the headers that carry key; none when key is empty.
 	Credentials(key string) []Header
 }
@@ -121,5 +123,7 @@ func (u *Upstream) Key() string {
 // that came from references), for redaction.
 func (u *Upstream) Secrets() []string { return u.keys }
 
-// URL returns the upstream URL for op.
-func (u *Upstream) URL(op Operation) string { return u.Adapter.URL(u.BaseURL, op) }
+// URL returns the upstream URL for op on model.
+func (u *Upstream) URL(op Operation, model string, stream bool) string {
+	return u.Adapter.URL(u.BaseURL, op, model, stream)
+}

@@ -20,7 +20,7 @@ func (Adapter) DefaultBaseURL() string { return "https://api.openai.com/v1" }
 
 // URL appends the operation's path to the base URL, which already holds the
 // version segment (".../v1"), as every OpenAI-compatible server expects.
-func (Adapter) URL(baseURL string, op provider.Operation) string {
+func (Adapter) URL(baseURL string, op provider.Operation, _ string, _ bool) string {
 	switch op {
 	case provider.Embeddings:
 		return baseURL + "/embeddings"
