@@ -792,8 +792,14 @@ func newOASFixture(t *testing.T) *oasFixture {
 		CostUSD: 0.000022, Stream: true, RequestBytes: 321, ResponseBytes: 654,
 		ClientIP: "203.0.113.7", UserAgent: "openai-python/1.0", TraceID: "4bf92f3577b34da6a3ce929d0e0e4736",
 		RequestBody: `{"model":"gpt-4o-mini"}`, ResponseBody: `{"error":{}}`,
+		Attempts: []calllog.Attempt{
+			{Provider: "openai-main", UpstreamModel: "gpt-4o-mini-2024-07-18", KeyID: "openai-main#1", Status: 500, ErrorType: "server_error", LatencyUS: 2000},
+			{Provider: "anthropic", UpstreamModel: "claude-haiku-4-5", KeyID: "anthropic#1", Status: 429, ErrorType: "rate_limit_error", LatencyUS: 3000},
+		},
+		Fallback: true, UsageEstimated: true,
 	}
 	requireAllFieldsSet(t, full)
+	requireAllFieldsSet(t, full.Attempts[0])
 	fb := []feedback.Feedback{
 		{ID: "fb_1", RequestID: "req_full", Consumer: "web-shop", Name: "helpful", Value: feedback.BoolValue(true),
 			Comment: "right answer", CreatedAt: at, UpdatedAt: at.Add(time.Minute)},

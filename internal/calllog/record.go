@@ -33,6 +33,25 @@ type Record struct {
 	TraceID       string    `json:"trace_id,omitempty"`
 	RequestBody   string    `json:"request_body,omitempty"`  // capped and redacted
 	ResponseBody  string    `json:"response_body,omitempty"` // capped and redacted
+	// Attempts lists every try of the call in order, the answering one last;
+	// empty for calls rejected before any upstream was tried.
+	Attempts []Attempt `json:"attempts,omitempty"`
+	// Fallback is true when a fallback model, not the one asked for, answered.
+	Fallback bool `json:"fallback,omitempty"`
+	// UsageEstimated is true when the upstream reported no usage (an aborted
+	// stream) and the token counts were estimated.
+	UsageEstimated bool `json:"usage_estimated,omitempty"`
+}
+
+// Attempt is one try of a call against one target. It names the key by its
+// id, never the key.
+type Attempt struct {
+	Provider      string `json:"provider"`
+	UpstreamModel string `json:"upstream_model"`
+	KeyID         string `json:"key_id,omitempty"`
+	Status        int    `json:"status,omitempty"`     // 0 when no HTTP answer came
+	ErrorType     string `json:"error_type,omitempty"` // e.g. upstream_timeout, rate_limit_exceeded
+	LatencyUS     int64  `json:"latency_us"`
 }
 
 // Filter selects call records for listing. Zero fields do not filter.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -34,13 +35,14 @@ var callColumns = []string{
 	"status", "error_type", "error_message", "latency_us", "upstream_us", "ttft_us",
 	"input_tokens", "output_tokens", "cost_usd", "stream", "request_bytes", "response_bytes",
 	"client_ip", "user_agent", "trace_id", "request_body", "response_body", "size_bytes",
+	"attempts", "fallback", "usage_estimated",
 }
 
 // listColumns are the columns ListCalls reads: everything but the bodies.
 const listColumns = "id, time_us, consumer, key_id, endpoint, model, provider, upstream_model, " +
 	"status, error_type, error_message, latency_us, upstream_us, ttft_us, " +
 	"input_tokens, output_tokens, cost_usd, stream, request_bytes, response_bytes, " +
-	"client_ip, user_agent, trace_id"
+	"client_ip, user_agent, trace_id, attempts, fallback, usage_estimated"
 
 // rowOverhead approximates the bytes a call row costs beyond its variable
 // fields: 15 fixed-width columns, the row header and the entries in the
@@ -48,6 +50,19 @@ const listColumns = "id, time_us, consumer, key_id, endpoint, model, provider, u
 const rowOverhead = 200
 
 // recordSize estimates the stored bytes of r, for CallsSizeBytes.
+// encodeAttempts stores attempts as a JSON array ("" for none): they are
+// read with the call, never queried by field.
+func encodeAttempts(a []calllog.Attempt) string {
+	if len(a) == 0 {
+		return ""
+	}
+	b, err := json.Marshal(a)
+	if err != nil {
+		return "" // plain strings and numbers: cannot fail
+	}
+	return string(b)
+}
+
 func recordSize(r *calllog.Record) int64 {
 	n := rowOverhead +
 		// id is stored in the row, its primary key index and the time index;
@@ -55,7 +70,7 @@ func recordSize(r *calllog.Record) int64 {
 		3*len(r.ID) + 2*len(r.Consumer) + 2*len(r.Model) +
 		len(r.KeyID) + len(r.Endpoint) + len(r.Provider) + len(r.UpstreamModel) +
 		len(r.ErrorType) + len(r.ErrorMessage) + len(r.ClientIP) + len(r.UserAgent) +
-		len(r.TraceID) + len(r.RequestBody) + len(r.ResponseBody)
+		len(r.TraceID) + len(r.RequestBody) + len(r.ResponseBody) + 64*len(r.Attempts)
 	return int64(n)
 }
 
@@ -152,6 +167,7 @@ func (db *DB) insertCallChunk(ctx context.Context, tx *sql.Tx, recs []calllog.Re
 			r.Status, r.ErrorType, r.ErrorMessage, r.LatencyUS, r.UpstreamUS, r.TTFTUS,
 			r.InputTokens, r.OutputTokens, r.CostUSD, r.Stream, r.RequestBytes, r.ResponseBytes,
 			r.ClientIP, r.UserAgent, r.TraceID, r.RequestBody, r.ResponseBody, size,
+			encodeAttempts(r.Attempts), r.Fallback, r.UsageEstimated,
 		)
 	}
 	rows, err := tx.StmtContext(ctx, st).QueryContext(ctx, args...)
@@ -173,14 +189,15 @@ func (db *DB) insertCallChunk(ctx context.Context, tx *sql.Tx, recs []calllog.Re
 // scanCall reads a row of listColumns, plus the bodies when withBodies.
 func scanCall(s interface{ Scan(...any) error }, withBodies bool) (calllog.Record, error) {
 	var (
-		r      calllog.Record
-		timeUS int64
+		r        calllog.Record
+		timeUS   int64
+		attempts string
 	)
 	dest := []any{
 		&r.ID, &timeUS, &r.Consumer, &r.KeyID, &r.Endpoint, &r.Model, &r.Provider, &r.UpstreamModel,
 		&r.Status, &r.ErrorType, &r.ErrorMessage, &r.LatencyUS, &r.UpstreamUS, &r.TTFTUS,
 		&r.InputTokens, &r.OutputTokens, &r.CostUSD, &r.Stream, &r.RequestBytes, &r.ResponseBytes,
-		&r.ClientIP, &r.UserAgent, &r.TraceID,
+		&r.ClientIP, &r.UserAgent, &r.TraceID, &attempts, &r.Fallback, &r.UsageEstimated,
 	}
 	if withBodies {
 		dest = append(dest, &r.RequestBody, &r.ResponseBody)
@@ -189,6 +206,11 @@ func scanCall(s interface{ Scan(...any) error }, withBodies bool) (calllog.Recor
 		return calllog.Record{}, err
 	}
 	r.Time = fromMicros(timeUS)
+	if attempts != "" {
+		if err := json.Unmarshal([]byte(attempts), &r.Attempts); err != nil {
+			return calllog.Record{}, fmt.Errorf("call %q: decoding attempts: %w", r.ID, err)
+		}
+	}
 	return r, nil
 }
 

@@ -116,6 +116,12 @@ func fullRecord(id string, at time.Time) calllog.Record {
 		ClientIP: "203.0.113.7", UserAgent: "openai-python/1.99", TraceID: "4bf92f3577b34da6a3ce929d0e0e4736",
 		RequestBody:  `{"model":"gpt-4o-mini","messages":[{"role":"user","content":"héllo ✓"}]}`,
 		ResponseBody: `{"error":{"message":"upstream reset"}}`,
+		Attempts: []calllog.Attempt{
+			{Provider: "openai-main", UpstreamModel: "gpt-4o-mini-2024-07-18", KeyID: "openai-main#1", Status: 500, ErrorType: "server_error", LatencyUS: 20000},
+			{Provider: "openai-main", UpstreamModel: "gpt-4o-mini-2024-07-18", KeyID: "openai-main#2", ErrorType: "upstream_timeout", LatencyUS: 1000000},
+			{Provider: "anthropic", UpstreamModel: "claude-haiku-4-5", KeyID: "anthropic#1", Status: 502, LatencyUS: 180000},
+		},
+		Fallback: true, UsageEstimated: true,
 	}
 }
 
