@@ -80,6 +80,8 @@ func chatCompletionThroughSDK(t *testing.T, e *env) {
 		"trace id": rec.TraceID == "4bf92f3577b34da6a3ce929d0e0e4736", "request body": strings.Contains(rec.RequestBody, "hello"),
 		"response body": strings.Contains(rec.ResponseBody, "Hello there!"), "bytes": rec.RequestBytes > 0 && rec.ResponseBytes > 0,
 		"client ip": rec.ClientIP == "127.0.0.1", "user agent": strings.Contains(rec.UserAgent, "OpenAI/Go"),
+		"one attempt with the key's id, never the key": len(rec.Attempts) == 1 && rec.Attempts[0].KeyID == "fake#1" &&
+			rec.Attempts[0].Status == 200 && rec.Attempts[0].Provider == "fake" && !rec.Fallback,
 	}
 	for what, ok := range want {
 		if ok != true {

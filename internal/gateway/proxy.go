@@ -102,35 +102,43 @@ func (g *Gateway) proxy(c *call, op provider.Operation) {
 	c.model = m
 	c.capBytes = g.bodyCap(cons, m)
 	c.rec.RequestBody = calllog.Cap(body, c.capBytes)
-	t := m.pick()
-	c.rec.Provider = t.up.Name
-	c.rec.UpstreamModel = t.model
-
-	out := body
-	if t.model != name {
-		var err error
-		if out, err = sjson.SetBytes(copyBytes(body), "model", t.model); err != nil {
-			c.fail(badRequest("model", "cannot rewrite the model name: %v", err))
-			return
-		}
-	}
 	stream := op == opChat && req.stream
 	c.rec.Stream = stream
-	if stream {
-		strip := !req.includeUsage
-		if strip {
+	var last *failure
+	for _, t := range m.plan() {
+		out := body
+		if t.model != name {
+			var err error
+			if out, err = sjson.SetBytes(copyBytes(body), "model", t.model); err != nil {
+				c.fail(badRequest("model", "cannot rewrite the model name: %v", err))
+				return
+			}
+		}
+		strip := false
+		if stream && !req.includeUsage {
 			// Ask for usage so the call can be counted and priced; the extra
 			// usage chunk is removed before the client sees it.
+			strip = true
 			var err error
 			if out, err = sjson.SetBytes(copyBytes(out), "stream_options.include_usage", true); err != nil {
 				c.fail(badRequest("stream_options", "cannot set stream_options.include_usage: %v", err))
 				return
 			}
 		}
-		g.stream(c, t, m, out, strip)
-		return
+		key, keyID := t.up.Key()
+		c.rec.Provider, c.rec.UpstreamModel = t.up.Name, t.model
+		started := time.Now()
+		if stream {
+			last = g.stream(c, t, m, key, out, strip)
+		} else {
+			last = g.forward(c, t, m, key, op, out)
+		}
+		c.addAttempt(t, keyID, started, last)
+		if last == nil {
+			return // answered (or, for a stream, answering)
+		}
 	}
-	g.forward(c, t, m, op, out)
+	g.reportFailure(c, last)
 }
 
 func copyBytes(b []byte) []byte { return append([]byte(nil), b...) }
@@ -183,9 +191,9 @@ func parseRequest(body []byte, op provider.Operation) (request, *apiError) {
 
 // upstreamHeaders writes credentials, configured headers, the request id
 // and trace context onto an outgoing request.
-func (c *call) upstreamHeaders(t target, set func(k, v string)) {
+func (c *call) upstreamHeaders(t target, key string, set func(k, v string)) {
 	set("Content-Type", "application/json")
-	for _, h := range t.up.Adapter.Credentials(t.up.Key()) {
+	for _, h := range t.up.Adapter.Credentials(key) {
 		set(h.Name, h.Value)
 	}
 	for _, h := range t.up.Headers {
@@ -203,15 +211,16 @@ func (c *call) upstreamHeaders(t target, set func(k, v string)) {
 	}
 }
 
-// forward sends a non-streamed call upstream and copies the answer back.
-func (g *Gateway) forward(c *call, t target, m *model, op provider.Operation, body []byte) {
+// forward sends a non-streamed call upstream and copies the answer back. It
+// returns nil once the client's response is written, or what went wrong.
+func (g *Gateway) forward(c *call, t target, m *model, key string, op provider.Operation, body []byte) *failure {
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
 	req.SetRequestURI(t.up.URL(op, t.model, false))
 	req.Header.SetMethod(fasthttp.MethodPost)
-	c.upstreamHeaders(t, req.Header.Set)
+	c.upstreamHeaders(t, key, req.Header.Set)
 	req.SetBodyRaw(body)
 	timeout := m.timeout
 	if timeout <= 0 {
@@ -221,19 +230,17 @@ func (g *Gateway) forward(c *call, t target, m *model, op provider.Operation, bo
 
 	upStart := time.Now()
 	err := g.fc.Do(req, resp)
-	c.rec.UpstreamUS = time.Now().Sub(upStart).Microseconds()
+	c.rec.UpstreamUS = time.Since(upStart).Microseconds()
 	if err != nil {
-		c.fail(upstreamError(err, t, timeout))
-		return
+		return &failure{err: upstreamError(err, t, timeout)}
 	}
 	status := resp.StatusCode()
 	rb := resp.Body()
 	c.rec.ResponseBytes = int64(len(rb))
-	copyUpstreamHeaders(&resp.Header, &c.ctx.Response.Header)
 	if status >= 400 {
-		g.passUpstreamError(c, status, resp.Header.ContentType(), rb, g.Secrets())
-		return
+		return newFailure(status, resp.Header.ContentType(), rb, func(name string) string { return string(resp.Header.Peek(name)) })
 	}
+	copyUpstreamHeaders(&resp.Header, &c.ctx.Response.Header)
 	if op == opEmbeddings {
 		c.usage = llm.UsageFromEmbeddings(rb)
 	} else {
@@ -248,6 +255,7 @@ func (g *Gateway) forward(c *call, t target, m *model, op provider.Operation, bo
 	}
 	c.ctx.SetBody(rb)
 	c.finish(status)
+	return nil
 }
 
 // passUpstreamError relays an upstream 4xx/5xx with its status and message.
@@ -261,7 +269,7 @@ func (g *Gateway) passUpstreamError(c *call, status int, contentType, body []byt
 		}
 	}
 	e := gjson.GetBytes(body, "error")
-	c.rec.ErrorType = firstNonEmpty(e.Get("code").String(), e.Get("type").String(), "upstream_"+statusText(status))
+	c.rec.ErrorType = upstreamErrorType(status, body)
 	c.rec.ErrorMessage = truncate(firstNonEmpty(e.Get("message").String(), e.String()), 1024)
 	if !e.IsObject() || !e.Get("message").Exists() {
 		msg := strings.TrimSpace(string(body))
@@ -281,6 +289,13 @@ func (g *Gateway) passUpstreamError(c *call, status int, contentType, body []byt
 		g.log.Warn("upstream error", "request_id", c.rec.ID, "status", status, "provider", c.rec.Provider, "error_type", c.rec.ErrorType)
 	}
 	c.finish(status)
+}
+
+// upstreamErrorType names an upstream error: its code, else its type, else
+// the status.
+func upstreamErrorType(status int, body []byte) string {
+	e := gjson.GetBytes(body, "error")
+	return firstNonEmpty(e.Get("code").String(), e.Get("type").String(), "upstream_"+statusText(status))
 }
 
 func firstNonEmpty(ss ...string) string {

@@ -179,6 +179,10 @@ func (m *model) pick() target {
 	return m.targets[0]
 }
 
+// plan is the ordered list of targets to try for one call. Retries,
+// fallbacks and breakers extend it (issue 3); today it is one weighted pick.
+func (m *model) plan() []target { return []target{m.pick()} }
+
 // allows reports whether the consumer may use the named model.
 func (c *consumer) allows(model string) bool { return c.allowed == nil || c.allowed[model] }
 

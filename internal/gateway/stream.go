@@ -22,8 +22,10 @@ var (
 // stream relays an SSE chat completion. The upstream is asked with net/http
 // so that a client that goes away, or an upstream that goes quiet for longer
 // than the timeout, cancels the upstream request at once. Each event is
-// written and flushed as it arrives; nothing is buffered.
-func (g *Gateway) stream(c *call, t target, m *model, body []byte, stripUsage bool) {
+// written and flushed as it arrives; nothing is buffered. It returns nil once
+// the answer is committed to the client — from then on failures are told
+// in-band — or what went wrong before that, when another attempt may follow.
+func (g *Gateway) stream(c *call, t target, m *model, key string, body []byte, stripUsage bool) *failure {
 	timeout := m.timeout
 	if timeout <= 0 {
 		timeout = t.up.Timeout
@@ -41,10 +43,9 @@ func (g *Gateway) stream(c *call, t target, m *model, body []byte, stripUsage bo
 	if err != nil {
 		idle.Stop()
 		cancel(err)
-		c.fail(upstreamError(err, t, timeout))
-		return
+		return &failure{err: upstreamError(err, t, timeout)}
 	}
-	c.upstreamHeaders(t, req.Header.Set)
+	c.upstreamHeaders(t, key, req.Header.Set)
 	req.Header.Set("Accept", "text/event-stream")
 
 	upStart := time.Now()
@@ -55,14 +56,24 @@ func (g *Gateway) stream(c *call, t target, m *model, body []byte, stripUsage bo
 			err = fmt.Errorf("%w: %w", errIdle, err)
 			c.rec.UpstreamUS = time.Since(upStart).Microseconds()
 			cancel(nil)
-			c.fail(&apiError{Status: 504, Type: errUpstream, Code: errTimeout, cause: err,
-				Message: fmt.Sprintf("upstream %q did not answer within %s", t.up.Name, timeout)})
-			return
+			return &failure{err: &apiError{Status: 504, Type: errUpstream, Code: errTimeout, cause: err,
+				Message: fmt.Sprintf("upstream %q did not answer within %s", t.up.Name, timeout)}}
 		}
 		cancel(nil)
 		c.rec.UpstreamUS = time.Since(upStart).Microseconds()
-		c.fail(upstreamError(err, t, timeout))
-		return
+		return &failure{err: upstreamError(err, t, timeout)}
+	}
+	if resp.StatusCode >= 400 {
+		rb, rerr := io.ReadAll(io.LimitReader(resp.Body, int64(g.o.MaxUpstreamResponse)))
+		resp.Body.Close()
+		idle.Stop()
+		cancel(nil)
+		c.rec.UpstreamUS = time.Since(upStart).Microseconds()
+		if rerr != nil {
+			return &failure{err: upstreamError(rerr, t, timeout)}
+		}
+		c.rec.ResponseBytes = int64(len(rb))
+		return newFailure(resp.StatusCode, []byte(resp.Header.Get("Content-Type")), rb, resp.Header.Get)
 	}
 	h := &c.ctx.Response.Header
 	for _, name := range passedHeaders {
@@ -70,22 +81,17 @@ func (g *Gateway) stream(c *call, t target, m *model, body []byte, stripUsage bo
 			h.Set(name, v)
 		}
 	}
-	if resp.StatusCode >= 400 || !isEventStream(resp.Header.Get("Content-Type")) {
-		// An error, or an upstream that ignored "stream": relay the body whole.
+	if !isEventStream(resp.Header.Get("Content-Type")) {
+		// An upstream that ignored "stream": relay the body whole.
 		rb, rerr := io.ReadAll(io.LimitReader(resp.Body, int64(g.o.MaxUpstreamResponse)))
 		resp.Body.Close()
 		idle.Stop()
 		cancel(nil)
 		c.rec.UpstreamUS = time.Since(upStart).Microseconds()
 		if rerr != nil {
-			c.fail(upstreamError(rerr, t, timeout))
-			return
+			return &failure{err: upstreamError(rerr, t, timeout)}
 		}
 		c.rec.ResponseBytes = int64(len(rb))
-		if resp.StatusCode >= 400 {
-			g.passUpstreamError(c, resp.StatusCode, []byte(resp.Header.Get("Content-Type")), rb, g.Secrets())
-			return
-		}
 		c.usage = llm.UsageFromChatCompletion(rb)
 		c.rec.Stream = false
 		c.rec.ResponseBody = calllog.Cap(rb, c.capBytes)
@@ -93,7 +99,7 @@ func (g *Gateway) stream(c *call, t target, m *model, body []byte, stripUsage bo
 		c.ctx.SetContentType("application/json")
 		c.ctx.SetBody(rb)
 		c.finish(resp.StatusCode)
-		return
+		return nil
 	}
 
 	c.ctx.SetStatusCode(resp.StatusCode)
@@ -116,6 +122,7 @@ func (g *Gateway) stream(c *call, t target, m *model, body []byte, stripUsage bo
 		}()
 		status = g.relay(c, resp.Body, w, idle, timeout, stripUsage, status, func() error { return context.Cause(uctx) }, cancel)
 	})
+	return nil
 }
 
 // heartbeat is how long a stream may stay silent before the gateway writes

@@ -7,6 +7,7 @@ package provider
 import (
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -108,15 +109,18 @@ func NewUpstream(name, typ, baseURL string, keys []string, headers []Header, tim
 	}, nil
 }
 
-// Key returns the next key of the pool, round robin, or "" when there is none.
-func (u *Upstream) Key() string {
+// Key returns the next key of the pool, round robin, with its id — the
+// provider's name and the key's 1-based place in the pool, which is what
+// records and logs may show — or "" and "" when there is none.
+func (u *Upstream) Key() (key, id string) {
 	switch len(u.keys) {
 	case 0:
-		return ""
+		return "", ""
 	case 1:
-		return u.keys[0]
+		return u.keys[0], u.Name + "#1"
 	}
-	return u.keys[(u.next.Add(1)-1)%uint64(len(u.keys))]
+	i := (u.next.Add(1) - 1) % uint64(len(u.keys))
+	return u.keys[i], u.Name + "#" + strconv.FormatUint(i+1, 10)
 }
 
 // Secrets returns the upstream's resolved secrets (keys and header values
