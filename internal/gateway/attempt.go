@@ -47,17 +47,34 @@ func (g *Gateway) reportFailure(c *call, f *failure) {
 	g.passUpstreamError(c, f.status, f.contentType, f.body, g.Secrets())
 }
 
-// addAttempt records one try of the call.
-func (c *call) addAttempt(t target, keyID string, started time.Time, f *failure) {
-	a := calllog.Attempt{
-		Provider: t.up.Name, UpstreamModel: t.model, KeyID: keyID,
-		LatencyUS: time.Since(started).Microseconds(),
+// attempt is the try in progress: it becomes a calllog.Attempt when it
+// fails (endAttempt) or when the call finishes with its answer (finish).
+type attempt struct {
+	t       target
+	keyID   string
+	started time.Time
+}
+
+func (c *call) startAttempt(t target, keyID string) {
+	c.rec.Provider, c.rec.UpstreamModel = t.up.Name, t.model
+	c.cur = &attempt{t: t, keyID: keyID, started: time.Now()}
+}
+
+// endAttempt records the try in progress; f is nil when it answered.
+func (c *call) endAttempt(status int, f *failure) {
+	if c.cur == nil {
+		return
 	}
-	if f == nil {
-		a.Status = 200
-	} else {
+	a := calllog.Attempt{
+		Provider: c.cur.t.up.Name, UpstreamModel: c.cur.t.model, KeyID: c.cur.keyID,
+		Status: status, LatencyUS: time.Since(c.cur.started).Microseconds(),
+	}
+	if f != nil {
 		a.Status = f.status
 		a.ErrorType = f.errorType()
+	} else {
+		a.ErrorType = c.rec.ErrorType // a stream that broke off after it was committed
 	}
 	c.rec.Attempts = append(c.rec.Attempts, a)
+	c.cur = nil
 }

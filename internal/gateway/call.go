@@ -22,6 +22,7 @@ type call struct {
 	usage    llm.Usage
 	noRecord bool
 	capBytes int
+	cur      *attempt // the upstream try in progress, if any
 }
 
 func (g *Gateway) newCall(ctx *fasthttp.RequestCtx) *call {
@@ -82,6 +83,7 @@ func (c *call) finish(status int) {
 		return
 	}
 	c.rec.Status = status
+	c.endAttempt(c.upstreamStatus(status), nil)
 	c.rec.LatencyUS = time.Since(c.start).Microseconds()
 	if c.usage.Present {
 		c.rec.InputTokens = c.usage.InputTokens
@@ -116,6 +118,15 @@ func (c *call) finish(status int) {
 		m.Tokens.WithLabelValues("input", modelLabel, c.rec.Provider).Observe(float64(c.usage.InputTokens))
 		m.Tokens.WithLabelValues("output", modelLabel, c.rec.Provider).Observe(float64(c.usage.OutputTokens))
 	}
+}
+
+// upstreamStatus is the status the upstream answered with, for the attempt
+// record: a stream the client abandoned (499) still had a 200 from upstream.
+func (c *call) upstreamStatus(status int) int {
+	if status == 499 {
+		return 200
+	}
+	return status
 }
 
 var statusTexts = func() map[int]string {

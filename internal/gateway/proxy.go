@@ -126,17 +126,16 @@ func (g *Gateway) proxy(c *call, op provider.Operation) {
 			}
 		}
 		key, keyID := t.up.Key()
-		c.rec.Provider, c.rec.UpstreamModel = t.up.Name, t.model
-		started := time.Now()
+		c.startAttempt(t, keyID)
 		if stream {
 			last = g.stream(c, t, m, key, out, strip)
 		} else {
 			last = g.forward(c, t, m, key, op, out)
 		}
-		c.addAttempt(t, keyID, started, last)
 		if last == nil {
-			return // answered (or, for a stream, answering)
+			return // answered (or, for a stream, answering); finish recorded the attempt
 		}
+		c.endAttempt(0, last)
 	}
 	g.reportFailure(c, last)
 }
