@@ -7,7 +7,10 @@
 // by the admin API, so YAML and JSON field names are identical.
 package config
 
-import "time"
+import (
+	"cmp"
+	"time"
+)
 
 // Config is everything an operator declares. The zero value is a valid, empty
 // configuration.
@@ -41,13 +44,33 @@ type Provider struct {
 type Model struct {
 	// Name is what clients put in the request's "model" field; unique.
 	Name string `yaml:"name" json:"name"`
-	// Strategy picks among Targets: StrategyWeighted (default) or
-	// StrategyPriority.
+	// Strategy picks among Targets: StrategyWeighted (default),
+	// StrategyPriority or StrategyLatency. Whatever the strategy, a call
+	// that fails on one target goes on to the others, at once, before any
+	// retry or fallback.
 	Strategy string `yaml:"strategy,omitempty" json:"strategy,omitempty"`
-	// Targets are the upstream models serving this name; at least one.
+	// Targets are the upstream models serving this name; 1 to MaxTargets.
 	Targets []Target `yaml:"targets" json:"targets"`
-	// Timeout, when set, overrides the provider's timeout for this model.
+	// Fallbacks are other models tried in this order once every target
+	// and retry of this one has failed in a way listed in retry_on. A
+	// fallback's own fallbacks follow it, so the chain must not loop.
+	Fallbacks []string `yaml:"fallbacks,omitempty" json:"fallbacks,omitempty"`
+	// Retry says when and how often a failed call is tried again; the
+	// defaults apply when it is absent.
+	Retry *Retry `yaml:"retry,omitempty" json:"retry,omitempty"`
+	// Timeout bounds the whole call: every attempt, backoff and fallback.
+	// Unset, only each attempt is bounded. Before attempt_timeout existed
+	// it bounded one upstream call in place of the provider's timeout, and
+	// it still does when attempt_timeout is unset, so that older files keep
+	// their meaning.
 	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	// AttemptTimeout bounds each attempt (one upstream call); unset, it is
+	// Timeout if set, else the provider's timeout. It may not exceed
+	// Timeout.
+	AttemptTimeout Duration `yaml:"attempt_timeout,omitempty" json:"attempt_timeout,omitempty"`
+	// Breaker is the circuit breaker of each target: on by default, with
+	// the defaults below, and turned off with disabled: true.
+	Breaker *Breaker `yaml:"breaker,omitempty" json:"breaker,omitempty"`
 	// Price, when set, overrides the built-in price table.
 	Price *Price `yaml:"price,omitempty" json:"price,omitempty"`
 	// LogBodies set to false turns off body capture for this model.
@@ -66,7 +89,61 @@ type Target struct {
 	// Model is the upstream model name; defaults to the Model's name.
 	Model string `yaml:"model,omitempty" json:"model,omitempty"`
 	// Weight is the relative share of traffic under the weighted strategy.
+	// Under every strategy, a target of weight 0 is a standby: a call
+	// reaches it only after every target with a weight has failed.
 	Weight int `yaml:"weight" json:"weight"`
+}
+
+// Retry is how a model's failed calls are tried again. A call first goes
+// through the model's targets, one try each, without waiting; retries then
+// come back to targets already tried, after an exponential backoff with
+// full jitter, or after the wait an upstream asked for (Retry-After) when
+// it is longer and the deadline allows it.
+type Retry struct {
+	// Attempts is the number of retries beyond one try per target, 0 to
+	// MaxRetryAttempts: "attempts: 2" on a model with one target makes
+	// three tries in all. 0 (the default) retries nothing, but the
+	// model's other targets and its fallbacks are still tried.
+	Attempts int `yaml:"attempts" json:"attempts"`
+	// Backoff is the base of the exponential backoff: the first retry
+	// waits up to Backoff, the second up to twice that, and so on.
+	// DefaultBackoff when unset.
+	Backoff Duration `yaml:"backoff,omitempty" json:"backoff,omitempty"`
+	// MaxBackoff caps the backoff (not the upstream's Retry-After);
+	// DefaultMaxBackoff when unset.
+	MaxBackoff Duration `yaml:"max_backoff,omitempty" json:"max_backoff,omitempty"`
+	// RetryOn lists the failures that move a call on, to a retry, another
+	// target or a fallback: RetryOnServerError (5xx), RetryOnRateLimited
+	// (429), RetryOnTimeout and RetryOnConnectionError; all four when
+	// unset. Any other failure goes back to the client as it is, except
+	// an upstream refusing the gateway's own key (401, 402, 403), which
+	// always moves on since the client can do nothing about it.
+	RetryOn []string `yaml:"retry_on,omitempty" json:"retry_on,omitempty"`
+}
+
+// Breaker is the circuit breaker each target of a model gets: it opens after
+// Failures failures in a row, or when failures make up ErrorRatio of at
+// least MinRequests calls in the last Window; it then refuses calls, which
+// go at once to other targets, for Cooldown (doubling on each failed probe,
+// up to ten times Cooldown), and lets a probe through to decide whether to
+// close. Zero fields take the defaults.
+type Breaker struct {
+	// Failures in a row that open the breaker; DefaultBreakerFailures.
+	Failures int `yaml:"failures,omitempty" json:"failures,omitempty"`
+	// ErrorRatio of failed calls in Window that opens the breaker, above 0
+	// and at most 1; DefaultBreakerErrorRatio.
+	ErrorRatio float64 `yaml:"error_ratio,omitempty" json:"error_ratio,omitempty"`
+	// MinRequests in Window before ErrorRatio counts;
+	// DefaultBreakerMinRequests.
+	MinRequests int `yaml:"min_requests,omitempty" json:"min_requests,omitempty"`
+	// Window is the span of ErrorRatio; DefaultBreakerWindow.
+	Window Duration `yaml:"window,omitempty" json:"window,omitempty"`
+	// Cooldown is how long the breaker stays open at first;
+	// DefaultBreakerCooldown.
+	Cooldown Duration `yaml:"cooldown,omitempty" json:"cooldown,omitempty"`
+	// Disabled turns the breaker off: every call goes to the targets the
+	// strategy picks, however they fare.
+	Disabled bool `yaml:"disabled,omitempty" json:"disabled,omitempty"`
 }
 
 // Price is a per-million-token price in US dollars.
@@ -109,11 +186,58 @@ const (
 	// StrategyPriority uses the first target and the others in order when
 	// it cannot be reached.
 	StrategyPriority = "priority"
+	// StrategyLatency sends each call to the quicker of two targets picked
+	// at random, judged by their recent latency and the calls they have in
+	// flight ("peak EWMA" with the power of two choices).
+	StrategyLatency = "latency"
 )
 
 // strategies lists the valid Model.Strategy values, in the order shown in
 // error messages.
-var strategies = []string{StrategyWeighted, StrategyPriority}
+var strategies = []string{StrategyWeighted, StrategyPriority, StrategyLatency}
+
+// The failures a Retry may list in RetryOn.
+const (
+	// RetryOnServerError is a 5xx answer (and 409, which upstreams use for
+	// transient conflicts).
+	RetryOnServerError = "server_error"
+	// RetryOnRateLimited is a 429 answer.
+	RetryOnRateLimited = "rate_limited"
+	// RetryOnTimeout is an attempt that ran out of time, or a 408.
+	RetryOnTimeout = "timeout"
+	// RetryOnConnectionError is an upstream that could not be reached or
+	// broke the connection before answering.
+	RetryOnConnectionError = "connection_error"
+)
+
+// retryConditions lists the valid RetryOn values, in the order shown in
+// error messages and used as the default.
+var retryConditions = []string{RetryOnServerError, RetryOnRateLimited, RetryOnTimeout, RetryOnConnectionError}
+
+// RetryConditions returns the valid Retry.RetryOn values.
+func RetryConditions() []string { return append([]string(nil), retryConditions...) }
+
+// Limits and defaults of model routing.
+const (
+	// MaxTargets is the most targets a model may have.
+	MaxTargets = 64
+	// MaxRetryAttempts is the most retries a model may make.
+	MaxRetryAttempts = 10
+	// DefaultBackoff is Retry.Backoff when unset.
+	DefaultBackoff = Duration(200 * time.Millisecond)
+	// DefaultMaxBackoff is Retry.MaxBackoff when unset.
+	DefaultMaxBackoff = Duration(5 * time.Second)
+	// DefaultBreakerFailures is Breaker.Failures when unset.
+	DefaultBreakerFailures = 5
+	// DefaultBreakerErrorRatio is Breaker.ErrorRatio when unset.
+	DefaultBreakerErrorRatio = 0.5
+	// DefaultBreakerMinRequests is Breaker.MinRequests when unset.
+	DefaultBreakerMinRequests = 20
+	// DefaultBreakerWindow is Breaker.Window when unset.
+	DefaultBreakerWindow = Duration(30 * time.Second)
+	// DefaultBreakerCooldown is Breaker.Cooldown when unset.
+	DefaultBreakerCooldown = Duration(30 * time.Second)
+)
 
 // ProviderOpenAI is the type for any OpenAI-compatible upstream: OpenAI
 // itself, vLLM, Ollama, LM Studio and the many hosted look-alikes.
@@ -152,7 +276,7 @@ func lookupProviderType(name string) (providerType, bool) {
 const DefaultTimeout = Duration(60 * time.Second)
 
 // ApplyDefaults fills in the defaults: provider base URL and timeout, model
-// strategy, target model name. It also turns empty lists and maps into nil so
+// strategy, retry and breaker settings, target model name. It also turns empty lists and maps into nil so
 // that "models: []" and an absent key compare equal, which keeps round trips
 // and Diff exact. It is idempotent.
 func (c *Config) ApplyDefaults() {
@@ -185,12 +309,46 @@ func (c *Config) ApplyDefaults() {
 				m.Targets[j].Model = m.Name
 			}
 		}
+		m.Fallbacks = nilIfEmpty(m.Fallbacks)
+		m.Retry = m.Retry.withDefaults()
+		m.Breaker = m.Breaker.withDefaults()
 	}
 	for i := range c.Consumers {
 		k := &c.Consumers[i]
 		k.Keys = nilIfEmpty(k.Keys)
 		k.Models = nilIfEmpty(k.Models)
 	}
+}
+
+// withDefaults returns a copy of r, or of an empty Retry when r is nil, with
+// its unset fields filled in. A copy, so that two models built in Go sharing
+// one *Retry never see each other's defaults.
+func (r *Retry) withDefaults() *Retry {
+	var d Retry
+	if r != nil {
+		d = *r
+	}
+	d.Backoff = cmp.Or(d.Backoff, DefaultBackoff)
+	d.MaxBackoff = cmp.Or(d.MaxBackoff, DefaultMaxBackoff)
+	if len(d.RetryOn) == 0 {
+		d.RetryOn = RetryConditions()
+	}
+	return &d
+}
+
+// withDefaults returns a copy of b, or of an empty Breaker when b is nil,
+// with its unset fields filled in.
+func (b *Breaker) withDefaults() *Breaker {
+	var d Breaker
+	if b != nil {
+		d = *b
+	}
+	d.Failures = cmp.Or(d.Failures, DefaultBreakerFailures)
+	d.ErrorRatio = cmp.Or(d.ErrorRatio, DefaultBreakerErrorRatio)
+	d.MinRequests = cmp.Or(d.MinRequests, DefaultBreakerMinRequests)
+	d.Window = cmp.Or(d.Window, DefaultBreakerWindow)
+	d.Cooldown = cmp.Or(d.Cooldown, DefaultBreakerCooldown)
+	return &d
 }
 
 func nilIfEmpty[S ~[]E, E any](s S) S {

@@ -21,6 +21,7 @@ var entityKinds = map[string]string{
 // (+ added, - removed, ~ changed):
 //
 //	~ model gpt-4o-mini: timeout: 30s -> 1m0s
+//	~ model gpt-4o-mini: retry.attempts: 0 -> 2
 //	~ consumer web-shop: models: [a] -> [a b]
 //	+ provider openai-main
 //	- model gpt-4
@@ -93,19 +94,31 @@ func byName(s reflect.Value) map[string]reflect.Value {
 }
 
 // diffFields compares two entities field by field, by their formatted
-// values, so that an empty list and an absent one are the same.
+// values, so that an empty list and an absent one are the same. A nested
+// structure set on both sides (retry, breaker, price) is compared field by
+// field too, so that a change reads "retry.attempts: 0 -> 2" rather than as
+// two whole structures to compare by eye.
 func diffFields(a, b reflect.Value) []string {
+	return diffStruct(a, b, "")
+}
+
+func diffStruct(a, b reflect.Value, prefix string) []string {
 	var changes []string
 	t := a.Type()
 	for i := range t.NumField() {
 		name := yamlName(t.Field(i))
-		if name == "" || name == "name" {
+		if name == "" || prefix == "" && name == "name" {
+			continue
+		}
+		x, y := a.Field(i), b.Field(i)
+		if x.Kind() == reflect.Pointer && x.Type().Elem().Kind() == reflect.Struct && !x.IsNil() && !y.IsNil() {
+			changes = append(changes, diffStruct(x.Elem(), y.Elem(), prefix+name+".")...)
 			continue
 		}
 		secret := secretFields[name]
-		x, y := format(a.Field(i), secret), format(b.Field(i), secret)
-		if x != y {
-			changes = append(changes, fmt.Sprintf("%s: %s -> %s", name, x, y))
+		fx, fy := format(x, secret), format(y, secret)
+		if fx != fy {
+			changes = append(changes, fmt.Sprintf("%s%s: %s -> %s", prefix, name, fx, fy))
 		}
 	}
 	return changes

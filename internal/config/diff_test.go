@@ -14,7 +14,8 @@ func TestDiff(t *testing.T) {
 			},
 			Models: []Model{
 				{Name: "gpt-4o-mini", Strategy: StrategyWeighted, Timeout: Duration(30 * time.Second),
-					Targets: []Target{{Provider: "openai-main", Model: "gpt-4o-mini", Weight: 1}}},
+					Targets: []Target{{Provider: "openai-main", Model: "gpt-4o-mini", Weight: 1}},
+					Price:   &Price{InputPerMTok: 0.15, OutputPerMTok: 0.6}},
 				{Name: "gpt-4", Strategy: StrategyWeighted,
 					Targets: []Target{{Provider: "openai-main", Model: "gpt-4", Weight: 1}}},
 			},
@@ -26,9 +27,10 @@ func TestDiff(t *testing.T) {
 	boolp := func(b bool) *bool { return &b }
 	intp := func(i int) *int { return &i }
 	cases := []struct {
-		name   string
-		change func(c *Config)
-		want   []string
+		name     string
+		defaults bool // apply the defaults to both sides first
+		change   func(c *Config)
+		want     []string
 	}{
 		{
 			name:   "equal",
@@ -93,6 +95,39 @@ func TestDiff(t *testing.T) {
 			},
 		},
 		{
+			name: "routing set",
+			change: func(c *Config) {
+				c.Models[0].Fallbacks = []string{"gpt-4"}
+				c.Models[0].AttemptTimeout = Duration(10 * time.Second)
+				c.Models[0].Strategy = StrategyLatency
+				c.Models[1].Retry = &Retry{Attempts: 2, Backoff: Duration(time.Second)}
+			},
+			want: []string{
+				"~ model gpt-4: retry: none -> {attempts: 2, backoff: 1s}",
+				"~ model gpt-4o-mini: strategy: weighted -> latency",
+				"~ model gpt-4o-mini: fallbacks: [] -> [gpt-4]",
+				"~ model gpt-4o-mini: attempt_timeout: 0s -> 10s",
+			},
+		},
+		{
+			name:     "nested structures compared field by field",
+			defaults: true,
+			change: func(c *Config) {
+				c.Models[0].Retry.Attempts = 3
+				c.Models[0].Retry.RetryOn = []string{RetryOnServerError}
+				c.Models[0].Breaker.Cooldown = Duration(time.Minute)
+				c.Models[0].Breaker.Disabled = true
+				c.Models[0].Price.OutputPerMTok = 0.8
+			},
+			want: []string{
+				"~ model gpt-4o-mini: retry.attempts: 0 -> 3",
+				"~ model gpt-4o-mini: retry.retry_on: [server_error rate_limited timeout connection_error] -> [server_error]",
+				"~ model gpt-4o-mini: breaker.cooldown: 30s -> 1m0s",
+				"~ model gpt-4o-mini: breaker.disabled: false -> true",
+				"~ model gpt-4o-mini: price.output_per_mtok: 0.6 -> 0.8",
+			},
+		},
+		{
 			name: "headers and quoted text",
 			change: func(c *Config) {
 				c.Providers[0].Headers = map[string]string{"X-B": "two words", "X-A": "env:TOKEN"}
@@ -122,6 +157,10 @@ func TestDiff(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			from, to := base(), base()
+			if tc.defaults {
+				from.ApplyDefaults()
+				to.ApplyDefaults()
+			}
 			tc.change(to)
 			if got := Diff(from, to); !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("got:\n%q\nwant:\n%q", got, tc.want)
@@ -178,7 +217,10 @@ providers:
 models:
   - name: gpt-4o-mini
     targets: [{provider: openai-main, weight: 3}]
+    retry: {attempts: 1, backoff: 250ms, max_backoff: 4s, retry_on: [server_error, rate_limited, timeout]}
     timeout: 30s
+    attempt_timeout: 10s
+    breaker: {failures: 3, error_ratio: 0.25, min_requests: 10, window: 1m, cooldown: 15s}
     price: {input_per_mtok: 0.15, output_per_mtok: 0.60}
 consumers:
   - name: web-shop
@@ -191,7 +233,10 @@ consumers:
 		"- provider local-vllm",
 		"~ provider openai-main: timeout: 1m0s -> 45s",
 		"- provider openai-pool",
+		"- model chat-fast",
 		"~ model gpt-4o-mini: targets: [{provider: openai-main, model: gpt-4o-mini, weight: 3} {provider: openai-pool, model: gpt-4o-mini, weight: 1} {provider: local-vllm, model: meta-llama/Llama-3.1-8B-Instruct, weight: 0}] -> [{provider: openai-main, model: gpt-4o-mini, weight: 3}]",
+		"~ model gpt-4o-mini: fallbacks: [llama3:8b] -> []",
+		"~ model gpt-4o-mini: retry.attempts: 2 -> 1",
 		"- model llama3:8b",
 		"- consumer playground",
 		"- consumer support-bot",

@@ -40,9 +40,12 @@ func ToYAML(c *Config) ([]byte, error) {
 // flowKeys are the keys whose values read best on one line, as in the
 // examples in the documentation.
 var flowKeys = map[string]bool{
-	"api_keys": true,
-	"models":   true, // only the consumer allow-list: see flowShortNodes
-	"price":    true,
+	"api_keys":  true,
+	"fallbacks": true,
+	"retry":     true,
+	"breaker":   true,
+	"models":    true, // only the consumer allow-list: see flowShortNodes
+	"price":     true,
 }
 
 // flowItemKeys are the lists whose items are each written on one line.

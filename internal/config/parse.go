@@ -88,7 +88,17 @@ func explicitZeros(c *Config, lines map[string]int) Errors {
 		check(p.Timeout, fmt.Sprintf("providers[%d].timeout", i))
 	}
 	for i, m := range c.Models {
-		check(m.Timeout, fmt.Sprintf("models[%d].timeout", i))
+		path := fmt.Sprintf("models[%d]", i)
+		check(m.Timeout, path+".timeout")
+		check(m.AttemptTimeout, path+".attempt_timeout")
+		if r := m.Retry; r != nil {
+			check(r.Backoff, path+".retry.backoff")
+			check(r.MaxBackoff, path+".retry.max_backoff")
+		}
+		if b := m.Breaker; b != nil {
+			check(b.Window, path+".breaker.window")
+			check(b.Cooldown, path+".breaker.cooldown")
+		}
 	}
 	return errs
 }

@@ -384,7 +384,7 @@ func TestParseStructureErrors(t *testing.T) {
 			src:  "providers:\n  - name: a\n    kind: openai\n    url: http://x\nmodels:\n  - name: m\n    fallback: [x]\n",
 			want: `line 3: providers[0].kind: unknown field "kind"` + "\n" +
 				`line 4: providers[0].url: unknown field "url"` + "\n" +
-				`line 7: models[0].fallback: unknown field "fallback"`,
+				`line 7: models[0].fallback: unknown field "fallback" (did you mean "fallbacks"?)`,
 		},
 		{
 			name: "duplicate key",
@@ -584,6 +584,7 @@ func TestTagsMatch(t *testing.T) {
 	for _, typ := range []reflect.Type{
 		reflect.TypeFor[Provider](), reflect.TypeFor[Model](), reflect.TypeFor[Target](),
 		reflect.TypeFor[Price](), reflect.TypeFor[Consumer](), reflect.TypeFor[ConsumerKey](),
+		reflect.TypeFor[Retry](), reflect.TypeFor[Breaker](),
 	} {
 		for i := range typ.NumField() {
 			f := typ.Field(i)

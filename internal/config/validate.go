@@ -73,6 +73,7 @@ func (c *Config) validate() Errors {
 		v.model(m, path, providers)
 		v.uniqueModel(models, m.Name, path)
 	}
+	v.fallbacks(c.Models, models)
 	consumers := map[string]bool{}
 	keyRefs := map[string]string{}
 	for i, k := range c.Consumers {
@@ -250,8 +251,11 @@ func (v *validator) model(m Model, path string, providers map[string]bool) {
 	if m.Strategy != "" && !slices.Contains(strategies, m.Strategy) {
 		v.fail(path+".strategy", "unknown strategy %q (one of: %s)", m.Strategy, strings.Join(strategies, ", "))
 	}
-	if len(m.Targets) == 0 {
+	switch {
+	case len(m.Targets) == 0:
 		v.fail(path+".targets", "at least one target is required")
+	case len(m.Targets) > MaxTargets:
+		v.fail(path+".targets", "at most %d targets are allowed, got %d", MaxTargets, len(m.Targets))
 	}
 	positive := false
 	seen := map[Target]bool{}
@@ -282,9 +286,118 @@ func (v *validator) model(m Model, path string, providers map[string]bool) {
 		v.fail(path+".targets", "at least one target needs a weight greater than 0")
 	}
 	v.positiveDuration(m.Timeout, path+".timeout")
+	v.positiveDuration(m.AttemptTimeout, path+".attempt_timeout")
+	if m.Timeout > 0 && m.AttemptTimeout > m.Timeout {
+		v.fail(path+".attempt_timeout", "must not exceed timeout (%s), which bounds the whole call", m.Timeout)
+	}
+	if m.Retry != nil {
+		v.retry(*m.Retry, path+".retry")
+	}
+	if m.Breaker != nil {
+		v.breaker(*m.Breaker, path+".breaker")
+	}
 	if m.Price != nil {
 		v.price(m.Price.InputPerMTok, path+".price.input_per_mtok")
 		v.price(m.Price.OutputPerMTok, path+".price.output_per_mtok")
+	}
+}
+
+func (v *validator) retry(r Retry, path string) {
+	if r.Attempts < 0 || r.Attempts > MaxRetryAttempts {
+		v.fail(path+".attempts", "must be 0 to %d (retries after one try per target)", MaxRetryAttempts)
+	}
+	v.positiveDuration(r.Backoff, path+".backoff")
+	v.positiveDuration(r.MaxBackoff, path+".max_backoff")
+	if r.MaxBackoff > 0 && r.MaxBackoff < cmp.Or(r.Backoff, DefaultBackoff) {
+		v.fail(path+".max_backoff", "must be at least backoff (%s)", cmp.Or(r.Backoff, DefaultBackoff))
+	}
+	seen := map[string]bool{}
+	for i, cond := range r.RetryOn {
+		cp := fmt.Sprintf("%s.retry_on[%d]", path, i)
+		switch {
+		case !slices.Contains(retryConditions, cond):
+			v.fail(cp, "unknown condition %q (one of: %s)", cond, strings.Join(retryConditions, ", "))
+		case seen[cond]:
+			v.fail(cp, "%s is listed twice", cond)
+		}
+		seen[cond] = true
+	}
+}
+
+func (v *validator) breaker(b Breaker, path string) {
+	if b.Failures < 0 {
+		v.fail(path+".failures", "must be 1 or more")
+	}
+	if r := b.ErrorRatio; math.IsNaN(r) || r < 0 || r > 1 {
+		v.fail(path+".error_ratio", "must be a number above 0 and at most 1")
+	}
+	if b.MinRequests < 0 {
+		v.fail(path+".min_requests", "must be 1 or more")
+	}
+	v.positiveDuration(b.Window, path+".window")
+	v.positiveDuration(b.Cooldown, path+".cooldown")
+}
+
+// fallbacks checks every model's fallbacks once all model names are known:
+// each must name another declared model, once, and following them must
+// never lead back to where it started, since a fallback's own fallbacks are
+// tried after it.
+func (v *validator) fallbacks(ms []Model, models map[string]bool) {
+	index := map[string]int{}
+	for i, m := range ms {
+		if _, dup := index[m.Name]; !dup {
+			index[m.Name] = i
+		}
+	}
+	for i, m := range ms {
+		listed := map[string]bool{}
+		for j, name := range m.Fallbacks {
+			fp := fmt.Sprintf("models[%d].fallbacks[%d]", i, j)
+			switch {
+			case name == m.Name:
+				v.fail(fp, "a model cannot fall back to itself")
+			case !models[name]:
+				v.fail(fp, "unknown model %q", name)
+			case listed[name]:
+				v.fail(fp, "model %q is listed twice", name)
+			}
+			listed[name] = true
+		}
+	}
+	// Depth-first search for cycles, each reported once, at the fallback
+	// that closes it. Self-references are reported above.
+	const (
+		unvisited = iota
+		onPath
+		done
+	)
+	state := make([]int, len(ms))
+	var path []string
+	var visit func(i int)
+	visit = func(i int) {
+		state[i] = onPath
+		path = append(path, ms[i].Name)
+		for j, name := range ms[i].Fallbacks {
+			k, ok := index[name]
+			if !ok || name == ms[i].Name {
+				continue
+			}
+			switch state[k] {
+			case onPath:
+				start := slices.Index(path, name)
+				cycle := append(slices.Clone(path[start:]), name)
+				v.fail(fmt.Sprintf("models[%d].fallbacks[%d]", i, j), "fallbacks form a cycle: %s", strings.Join(cycle, " -> "))
+			case unvisited:
+				visit(k)
+			}
+		}
+		path = path[:len(path)-1]
+		state[i] = done
+	}
+	for i := range ms {
+		if state[i] == unvisited {
+			visit(i)
+		}
 	}
 }
 

@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -16,6 +17,20 @@ models:
     targets: [{provider: p}]
 consumers:
 `
+
+// modelBase declares one provider and one model m; the routing cases append
+// fields of m, so their line numbers start at 5.
+const modelBase = "providers: [{name: p, type: openai}]\nmodels:\n  - name: m\n    targets: [{provider: p}]\n"
+
+// manyTargets declares a model with n targets.
+func manyTargets(n int) string {
+	var b strings.Builder
+	b.WriteString("providers: [{name: p, type: openai}]\nmodels:\n  - name: m\n    targets:\n")
+	for i := range n {
+		fmt.Fprintf(&b, "      - {provider: p, model: m%d}\n", i)
+	}
+	return b.String()
+}
 
 // TestValidationErrors has one case per validation rule. Each expectation
 // is the complete error text: line, path and message.
@@ -201,7 +216,7 @@ func TestValidationErrors(t *testing.T) {
 			name: "strategy unknown",
 			full: true,
 			src:  "providers: [{name: p, type: openai}]\nmodels:\n  - name: m\n    strategy: random\n    targets: [{provider: p}]\n",
-			want: `line 4: models[0].strategy: unknown strategy "random" (one of: weighted, priority)`,
+			want: `line 4: models[0].strategy: unknown strategy "random" (one of: weighted, priority, latency)`,
 		},
 		{
 			name: "targets missing",
@@ -275,6 +290,138 @@ func TestValidationErrors(t *testing.T) {
 			full: true,
 			src:  "providers: [{name: p, type: openai}]\nmodels:\n  - name: m\n    targets: [{provider: p}]\n    price: {input_per_mtok: .nan, output_per_mtok: .inf}\n",
 			want: "line 5: models[0].price.input_per_mtok: must be a number, 0 or more\nline 5: models[0].price.output_per_mtok: must be a number, 0 or more",
+		},
+
+		// Routing: fallbacks, retries, timeouts, breakers.
+		{
+			name: "strategy latency is known",
+			full: true,
+			src:  modelBase + "    strategy: latency\n    retry: {attempts: -1}\n",
+			want: "line 6: models[0].retry.attempts: must be 0 to 10 (retries after one try per target)",
+		},
+		{
+			name: "too many targets",
+			full: true,
+			src:  manyTargets(65),
+			want: "line 4: models[0].targets: at most 64 targets are allowed, got 65",
+		},
+		{
+			name: "fallback unknown",
+			full: true,
+			src:  modelBase + "    fallbacks: [gpt-5]\n",
+			want: `line 5: models[0].fallbacks[0]: unknown model "gpt-5"`,
+		},
+		{
+			name: "fallback to itself",
+			full: true,
+			src:  modelBase + "    fallbacks:\n      - m\n",
+			want: "line 6: models[0].fallbacks[0]: a model cannot fall back to itself",
+		},
+		{
+			name: "fallback listed twice",
+			full: true,
+			src:  modelBase + "    fallbacks: [n, n]\n  - name: n\n    targets: [{provider: p}]\n",
+			want: `line 5: models[0].fallbacks[1]: model "n" is listed twice`,
+		},
+		{
+			name: "fallbacks form a cycle",
+			full: true,
+			src: "providers: [{name: p, type: openai}]\nmodels:\n" +
+				"  - name: a\n    targets: [{provider: p}]\n    fallbacks: [b]\n" +
+				"  - name: b\n    targets: [{provider: p}]\n    fallbacks: [x, c]\n" +
+				"  - name: c\n    targets: [{provider: p}]\n    fallbacks:\n      - a\n" +
+				"  - name: x\n    targets: [{provider: p}]\n",
+			want: "line 12: models[2].fallbacks[0]: fallbacks form a cycle: a -> b -> c -> a",
+		},
+		{
+			name: "two models falling back on each other",
+			full: true,
+			src:  modelBase + "    fallbacks: [n]\n  - name: n\n    targets: [{provider: p}]\n    fallbacks: [m]\n",
+			want: "line 8: models[1].fallbacks[0]: fallbacks form a cycle: m -> n -> m",
+		},
+		{
+			name: "retry attempts above the limit",
+			full: true,
+			src:  modelBase + "    retry: {attempts: 11}\n",
+			want: "line 5: models[0].retry.attempts: must be 0 to 10 (retries after one try per target)",
+		},
+		{
+			name: "retry backoff negative",
+			full: true,
+			src:  modelBase + "    retry:\n      backoff: -1s\n",
+			want: "line 6: models[0].retry.backoff: must be greater than 0",
+		},
+		{
+			name: "retry max_backoff below backoff",
+			full: true,
+			src:  modelBase + "    retry: {backoff: 2s, max_backoff: 1s}\n",
+			want: "line 5: models[0].retry.max_backoff: must be at least backoff (2s)",
+		},
+		{
+			name: "retry max_backoff below the default backoff",
+			full: true,
+			src:  modelBase + "    retry: {max_backoff: 100ms}\n",
+			want: "line 5: models[0].retry.max_backoff: must be at least backoff (200ms)",
+		},
+		{
+			name: "retry_on unknown",
+			full: true,
+			src:  modelBase + "    retry:\n      retry_on: [server_error, client_error]\n",
+			want: `line 6: models[0].retry.retry_on[1]: unknown condition "client_error" (one of: server_error, rate_limited, timeout, connection_error)`,
+		},
+		{
+			name: "retry_on twice",
+			full: true,
+			src:  modelBase + "    retry:\n      retry_on:\n        - timeout\n        - timeout\n",
+			want: "line 8: models[0].retry.retry_on[1]: timeout is listed twice",
+		},
+		{
+			name: "attempt_timeout negative",
+			full: true,
+			src:  modelBase + "    attempt_timeout: -1s\n",
+			want: "line 5: models[0].attempt_timeout: must be greater than 0",
+		},
+		{
+			name: "attempt_timeout beyond the deadline",
+			full: true,
+			src:  modelBase + "    timeout: 10s\n    attempt_timeout: 30s\n",
+			want: "line 6: models[0].attempt_timeout: must not exceed timeout (10s), which bounds the whole call",
+		},
+		{
+			name: "breaker failures negative",
+			full: true,
+			src:  modelBase + "    breaker: {failures: -1}\n",
+			want: "line 5: models[0].breaker.failures: must be 1 or more",
+		},
+		{
+			name: "breaker error_ratio above 1",
+			full: true,
+			src:  modelBase + "    breaker:\n      error_ratio: 1.5\n",
+			want: "line 6: models[0].breaker.error_ratio: must be a number above 0 and at most 1",
+		},
+		{
+			name: "breaker error_ratio negative",
+			full: true,
+			src:  modelBase + "    breaker: {error_ratio: -0.1}\n",
+			want: "line 5: models[0].breaker.error_ratio: must be a number above 0 and at most 1",
+		},
+		{
+			name: "breaker error_ratio not a number",
+			full: true,
+			src:  modelBase + "    breaker: {error_ratio: .nan}\n",
+			want: "line 5: models[0].breaker.error_ratio: must be a number above 0 and at most 1",
+		},
+		{
+			name: "breaker min_requests negative",
+			full: true,
+			src:  modelBase + "    breaker: {min_requests: -5}\n",
+			want: "line 5: models[0].breaker.min_requests: must be 1 or more",
+		},
+		{
+			name: "breaker durations negative",
+			full: true,
+			src:  modelBase + "    breaker:\n      window: -30s\n      cooldown: -1m\n",
+			want: "line 6: models[0].breaker.window: must be greater than 0\nline 7: models[0].breaker.cooldown: must be greater than 0",
 		},
 
 		// Consumers.
@@ -356,7 +503,7 @@ consumers:
     models: [n]
 `,
 			want: "line 4: providers[0].api_key: " + apiKeyMsg + "\n" +
-				`line 7: models[0].strategy: unknown strategy "fastest" (one of: weighted, priority)` + "\n" +
+				`line 7: models[0].strategy: unknown strategy "fastest" (one of: weighted, priority, latency)` + "\n" +
 				`line 8: models[0].targets[0].provider: unknown provider "q"` + "\n" +
 				`line 11: consumers[0].models[0]: unknown model "n"`,
 		},
