@@ -115,7 +115,7 @@ func New(ctx context.Context, s Settings, logOut, out io.Writer) (*App, error) {
 		"replayed": func() float64 { return float64(a.rec.Stats().Replayed) },
 		"dropped":  func() float64 { return float64(a.rec.Stats().Dropped) },
 	})
-	snap, err := gateway.Compile(a.cfg, a.rev)
+	snap, err := a.gw.Compile(a.cfg, a.rev)
 	if err != nil {
 		return nil, fmt.Errorf("configuration revision %d: %w", a.rev, err)
 	}
@@ -226,8 +226,9 @@ func (a *App) Apply(ctx context.Context, cfg *config.Config, author, message str
 	if err := cfg.Validate(); err != nil {
 		return admin.ApplyResult{}, err
 	}
-	snap, err := gateway.Compile(cfg, 0)
-	if err != nil {
+	// Validate with fresh routing state: a dry run must not prune the
+	// live state of models the candidate configuration lacks.
+	if _, err := gateway.Compile(cfg, 0); err != nil {
 		return admin.ApplyResult{}, &admin.Error{Status: 422, Code: "invalid_config", Msg: err.Error()}
 	}
 	a.mu.Lock()
@@ -239,6 +240,10 @@ func (a *App) Apply(ctx context.Context, cfg *config.Config, author, message str
 	}
 	if dryRun || !res.Changed {
 		return res, nil
+	}
+	snap, err := a.gw.Compile(cfg, 0)
+	if err != nil {
+		return admin.ApplyResult{}, &admin.Error{Status: 422, Code: "invalid_config", Msg: err.Error()}
 	}
 	rev, err := a.appendRevision(ctx, cfg, diff, author, message)
 	if err != nil {
@@ -276,7 +281,7 @@ func (a *App) sync(ctx context.Context) {
 		if rv.Number > a.rev {
 			if cfg, err := config.ParseJSON(rv.Config); err != nil {
 				a.log.Error("newer configuration revision does not validate", "revision", rv.Number, "error", err)
-			} else if snap, err := gateway.Compile(cfg, rv.Number); err != nil {
+			} else if snap, err := a.gw.Compile(cfg, rv.Number); err != nil {
 				a.log.Error("newer configuration revision does not compile", "revision", rv.Number, "error", err)
 			} else {
 				a.cfg, a.rev = cfg, rv.Number

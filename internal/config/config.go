@@ -252,6 +252,8 @@ type providerType struct {
 
 var providerTypes = []providerType{
 	{name: ProviderOpenAI, defaultBaseURL: "https://api.openai.com/v1"},
+	{name: "anthropic", defaultBaseURL: "https://api.anthropic.com/v1"},
+	{name: "gemini", defaultBaseURL: "https://generativelanguage.googleapis.com/v1beta"},
 }
 
 // ProviderTypes returns the known provider types.

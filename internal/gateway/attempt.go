@@ -1,7 +1,12 @@
 package gateway
 
 import (
+	"errors"
+	"strings"
 	"time"
+
+	"github.com/hypergate/hypergate/internal/balance"
+	"github.com/hypergate/hypergate/internal/llm"
 
 	"github.com/hypergate/hypergate/internal/calllog"
 )
@@ -9,11 +14,50 @@ import (
 // failure is an attempt that produced no answer for the client: either no
 // HTTP answer at all (err) or an upstream error status with its body.
 type failure struct {
-	err         *apiError // transport failure: unreachable, timeout
+	err         *apiError // transport failure (unreachable, timeout) or a request the gateway cannot send
 	status      int
 	contentType []byte
 	body        []byte
 	headers     [][2]string // the passed-on upstream headers (Retry-After, x-ratelimit-*)
+	// translated is the upstream's error in neutral form, when the upstream
+	// speaks another format than the client: it is answered in the client's.
+	translated *llm.Error
+	// outcome, when set, overrides the classification of err and status.
+	outcome balance.Outcome
+}
+
+// classify says how the attempt failed, for retries, fallbacks and breakers.
+func (f *failure) classify() balance.Outcome {
+	if f.outcome != 0 {
+		return f.outcome
+	}
+	if f.err != nil {
+		switch f.err.Code {
+		case errTimeout:
+			return balance.Timeout
+		case errUnreachable:
+			return balance.ConnectionError
+		}
+		return balance.Classify(f.err.Status, f.err.cause)
+	}
+	return balance.Classify(f.status, nil)
+}
+
+// retryAfter is how long the upstream asked to wait, if it said.
+func (f *failure) retryAfter() time.Duration {
+	for _, h := range f.headers {
+		switch h[0] {
+		case "retry-after-ms":
+			if d, ok := balance.ParseRetryAfterMS(h[1]); ok {
+				return d
+			}
+		case "retry-after":
+			if d, ok := balance.ParseRetryAfter(h[1], time.Now()); ok {
+				return d
+			}
+		}
+	}
+	return 0
 }
 
 // newFailure copies an upstream error answer; the caller's buffers are reused.
@@ -32,6 +76,9 @@ func (f *failure) errorType() string {
 	if f.err != nil {
 		return f.err.Code
 	}
+	if f.translated != nil {
+		return firstNonEmpty(f.translated.Code, f.translated.Type)
+	}
 	return upstreamErrorType(f.status, f.body)
 }
 
@@ -43,6 +90,19 @@ func (g *Gateway) reportFailure(c *call, f *failure) {
 	}
 	for _, h := range f.headers {
 		c.ctx.Response.Header.Set(h[0], h[1])
+	}
+	if f.translated != nil {
+		e := *f.translated
+		e.Message = scrub(e.Message, g.Secrets())
+		c.rec.ResponseBody = calllog.Cap(f.body, c.capBytes)
+		c.rec.ErrorType = firstNonEmpty(e.Code, e.Type)
+		c.rec.ErrorMessage = truncate(e.Message, 1024)
+		c.ctx.Response.ResetBody()
+		c.ctx.SetStatusCode(e.Status)
+		c.ctx.SetContentType("application/json")
+		c.ctx.SetBody(c.in.codec.EncodeError(&e))
+		c.finish(e.Status)
+		return
 	}
 	g.passUpstreamError(c, f.status, f.contentType, f.body, g.Secrets())
 }
@@ -77,4 +137,24 @@ func (c *call) endAttempt(status int, f *failure) {
 	}
 	c.rec.Attempts = append(c.rec.Attempts, a)
 	c.cur = nil
+}
+
+// scrub removes configured secrets an upstream may echo in a message.
+func scrub(s string, secrets []string) string {
+	for _, sec := range secrets {
+		if len(sec) >= 8 && strings.Contains(s, sec) {
+			s = strings.ReplaceAll(s, sec, "[REDACTED]")
+		}
+	}
+	return s
+}
+
+// failTranslated answers a request the inbound codec refused (an *llm.Error,
+// 400) in the client's format.
+func (c *call) failTranslated(err error) {
+	var le *llm.Error
+	if !errors.As(err, &le) {
+		le = &llm.Error{Status: 400, Type: errInvalidRequest, Message: err.Error()}
+	}
+	c.fail(&apiError{Status: le.Status, Type: le.Type, Code: le.Code, Message: le.Message})
 }

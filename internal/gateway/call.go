@@ -23,6 +23,7 @@ type call struct {
 	noRecord bool
 	capBytes int
 	cur      *attempt // the upstream try in progress, if any
+	in       *inbound // the client's API format; nil: OpenAI's
 }
 
 func (g *Gateway) newCall(ctx *fasthttp.RequestCtx) *call {
@@ -63,7 +64,7 @@ func (c *call) method(want string) bool {
 
 // fail answers with e and records the call.
 func (c *call) fail(e *apiError) {
-	writeError(c.ctx, e)
+	writeError(c.ctx, c.in, e)
 	c.rec.ErrorType = e.Code
 	if c.rec.ErrorType == "" {
 		c.rec.ErrorType = e.Type

@@ -75,9 +75,9 @@ func marshalError(e *apiError) []byte {
 	return b
 }
 
-func writeError(ctx *fasthttp.RequestCtx, e *apiError) {
+func writeError(ctx *fasthttp.RequestCtx, in *inbound, e *apiError) {
 	ctx.Response.ResetBody()
 	ctx.SetStatusCode(e.Status)
 	ctx.SetContentType("application/json")
-	ctx.SetBody(marshalError(e))
+	ctx.SetBody(in.render(e))
 }

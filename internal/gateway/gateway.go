@@ -18,6 +18,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/hypergate/hypergate/internal/calllog"
+	"github.com/hypergate/hypergate/internal/config"
 	"github.com/hypergate/hypergate/internal/feedback"
 	"github.com/hypergate/hypergate/internal/llm"
 	"github.com/hypergate/hypergate/internal/telemetry"
@@ -56,6 +57,9 @@ type Gateway struct {
 	log  *slog.Logger
 	snap atomic.Pointer[Snapshot]
 	keys atomic.Pointer[KeyTable]
+	// state is the routing state (breakers, latency, keys set aside) that
+	// survives configuration reloads.
+	state *State
 
 	fc *fasthttp.Client // non-streamed calls: the hot path
 	hc *http.Client     // streamed calls: context cancellation and idle timeouts
@@ -78,7 +82,7 @@ func New(o Options) *Gateway {
 	if o.Metrics == nil {
 		o.Metrics = telemetry.NewMetrics()
 	}
-	g := &Gateway{o: o, log: o.Logger}
+	g := &Gateway{o: o, log: o.Logger, state: NewState()}
 	empty := KeyTable{}
 	g.keys.Store(&empty)
 	g.fc = &fasthttp.Client{
@@ -105,6 +109,13 @@ func New(o Options) *Gateway {
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	return g
+}
+
+// Compile builds a snapshot of cfg that keeps this gateway's routing state
+// (and drops the state of what cfg no longer names): call it only for a
+// snapshot that will be put in service; validate with the package's Compile.
+func (g *Gateway) Compile(cfg *config.Config, revision int64) (*Snapshot, error) {
+	return CompileWith(cfg, revision, g.state)
 }
 
 // SetSnapshot swaps in a new compiled configuration.
@@ -165,12 +176,18 @@ func (g *Gateway) Handle(ctx *fasthttp.RequestCtx) {
 		if !c.method(fasthttp.MethodPost) {
 			return
 		}
-		g.proxy(c, opChat)
+		g.proxy(c, opChat, openaiInbound)
+	case "/v1/messages":
+		c.in = anthropicInbound
+		if !c.method(fasthttp.MethodPost) {
+			return
+		}
+		g.proxy(c, opChat, anthropicInbound)
 	case "/v1/embeddings":
 		if !c.method(fasthttp.MethodPost) {
 			return
 		}
-		g.proxy(c, opEmbeddings)
+		g.proxy(c, opEmbeddings, openaiInbound)
 	case "/v1/models":
 		if !c.method(fasthttp.MethodGet) {
 			return

@@ -57,7 +57,7 @@ func TestParseRequest(t *testing.T) {
 			if tc.op == "embeddings" {
 				op = opEmbeddings
 			}
-			_, e := parseRequest([]byte(tc.body), op)
+			_, e := parseRequest([]byte(tc.body), op, openaiInbound)
 			switch {
 			case tc.param == "" && e != nil:
 				t.Errorf("rejected: %v", e)
@@ -83,7 +83,7 @@ func TestParseRequestFields(t *testing.T) {
 		{"usage off", `{"model":"m","stream":true,"stream_options":{"include_usage":false},"messages":[{}]}`, request{model: "m", stream: true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, e := parseRequest([]byte(tc.body), opChat)
+			got, e := parseRequest([]byte(tc.body), opChat, openaiInbound)
 			if e != nil || got != tc.want {
 				t.Errorf("parseRequest = %+v, %v; want %+v", got, e, tc.want)
 			}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hypergate/hypergate/internal/auth"
+	"github.com/hypergate/hypergate/internal/balance"
 
 	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
@@ -72,16 +73,20 @@ func (g *Gateway) admit(c *call) (*Snapshot, *consumer, bool) {
 	return s, cons, true
 }
 
-// proxy serves chat completions and embeddings for OpenAI-compatible
-// upstreams. The body is validated with a single scan and passed through;
-// only "model" (and, for streams, stream_options) is rewritten in place.
-func (g *Gateway) proxy(c *call, op provider.Operation) {
+// proxy serves a model call in the inbound format in: chat completions and
+// embeddings (OpenAI) or messages (Anthropic). The body is validated with a
+// single scan; for an upstream of the same format it passes through with
+// only "model" (and, for OpenAI streams, stream_options) rewritten, for any
+// other it is translated. The model's plan orders the attempts: its targets
+// by strategy, retries, then fallback models.
+func (g *Gateway) proxy(c *call, op provider.Operation, in *inbound) {
+	c.in = in
 	s, cons, ok := g.admit(c)
 	if !ok {
 		return
 	}
 	body := c.ctx.Request.Body()
-	req, e := parseRequest(body, op)
+	req, e := parseRequest(body, op, in)
 	if e != nil {
 		c.fail(e)
 		return
@@ -90,12 +95,12 @@ func (g *Gateway) proxy(c *call, op provider.Operation) {
 	c.rec.Model = truncate(name, 256)
 	m := s.models[name]
 	if m == nil {
-		c.fail(&apiError{Status: 404, Type: errInvalidRequest, Code: "model_not_found", Param: "model",
+		c.fail(&apiError{Status: 404, Type: errNotFound, Code: "model_not_found", Param: "model",
 			Message: fmt.Sprintf("The model '%s' does not exist.", truncate(name, 256))})
 		return
 	}
-	if !cons.allows(name) {
-		c.fail(&apiError{Status: 403, Type: errInvalidRequest, Code: "model_not_allowed", Param: "model",
+	if !cons.allows(name) { // the requested model only: fallbacks are the operator's choice
+		c.fail(&apiError{Status: 403, Type: errPermission, Code: "model_not_allowed", Param: "model",
 			Message: fmt.Sprintf("This key may not use the model '%s'.", name)})
 		return
 	}
@@ -104,40 +109,105 @@ func (g *Gateway) proxy(c *call, op provider.Operation) {
 	c.rec.RequestBody = calllog.Cap(body, c.capBytes)
 	stream := op == opChat && req.stream
 	c.rec.Stream = stream
+
+	plan := m.route.Plan(c.start, nil)
 	var last *failure
-	for _, t := range m.plan() {
-		out := body
-		if t.model != name {
-			var err error
-			if out, err = sjson.SetBytes(copyBytes(body), "model", t.model); err != nil {
-				c.fail(badRequest("model", "cannot rewrite the model name: %v", err))
-				return
+	var neutral *llm.Request // decoded once, on the first attempt that translates
+	for {
+		a, ok := plan.Next(time.Now())
+		if !ok {
+			break
+		}
+		if a.Delay > 0 {
+			time.Sleep(a.Delay)
+		}
+		tm := s.models[a.Route.Name()]
+		t := tm.targets[a.Target.Index]
+		key := t.pool.Next()
+		c.startAttempt(t, key.ID)
+		timeout := a.Timeout
+		if timeout <= 0 {
+			timeout = t.up.Timeout
+		}
+		started := time.Now()
+		var f *failure
+		switch {
+		case !t.up.Supports(op):
+			f = &failure{err: &apiError{Status: 400, Type: errInvalidRequest, Code: "operation_not_supported",
+				Message: fmt.Sprintf("provider %q does not offer %s", t.up.Name, op)}, outcome: balance.ServerError}
+		case t.up.Format() == in.format || (op == opEmbeddings && t.up.Format() == ""):
+			f = g.passthrough(c, t, tm, key.Secret(), op, body, req, stream, timeout)
+		case t.up.Codec() == nil || op != opChat:
+			f = &failure{err: &apiError{Status: 400, Type: errInvalidRequest, Code: "operation_not_supported",
+				Message: fmt.Sprintf("provider %q cannot serve %s in this API format", t.up.Name, op)}, outcome: balance.ServerError}
+		default:
+			if neutral == nil {
+				var err error
+				if neutral, err = in.codec.DecodeRequest(body); err != nil {
+					c.endAttempt(0, nil)
+					c.failTranslated(err)
+					return
+				}
 			}
+			f = g.translate(c, t, key.Secret(), neutral, stream, timeout)
 		}
-		strip := false
-		if stream && !req.includeUsage {
-			// Ask for usage so the call can be counted and priced; the extra
-			// usage chunk is removed before the client sees it.
-			strip = true
-			var err error
-			if out, err = sjson.SetBytes(copyBytes(out), "stream_options.include_usage", true); err != nil {
-				c.fail(badRequest("stream_options", "cannot set stream_options.include_usage: %v", err))
-				return
+		if f == nil {
+			// Answered (or, for a stream, answering): finish records the attempt.
+			t.pool.Report(key, 200, 0)
+			plan.Report(balance.Result{Outcome: balance.Success, Latency: time.Duration(c.rec.UpstreamUS) * time.Microsecond})
+			if a.Fallback {
+				c.rec.Fallback = true
 			}
+			return
 		}
-		key, keyID := t.up.Key()
-		c.startAttempt(t, keyID)
-		if stream {
-			last = g.stream(c, t, m, key, out, strip)
-		} else {
-			last = g.forward(c, t, m, key, op, out)
+		retryAfter := f.retryAfter()
+		t.pool.Report(key, f.status, retryAfter)
+		if f.status == 429 && t.pool.Available() > 0 {
+			retryAfter = 0 // the wait was for this key, now set aside; another key can go at once
 		}
-		if last == nil {
-			return // answered (or, for a stream, answering); finish recorded the attempt
+		plan.Report(balance.Result{Outcome: f.classify(), RetryAfter: retryAfter, Latency: time.Since(started)})
+		c.endAttempt(0, f)
+		last = f
+	}
+	if last == nil {
+		switch {
+		case errors.Is(plan.Err(), balance.ErrDeadline):
+			c.fail(&apiError{Status: 504, Type: errUpstream, Code: errTimeout,
+				Message: fmt.Sprintf("no upstream of model '%s' answered within its deadline", name)})
+		default:
+			c.fail(&apiError{Status: 503, Type: "server_error", Code: "no_upstream_available",
+				Message: fmt.Sprintf("no upstream of model '%s' is available right now (circuit breakers open); retry shortly", name)})
 		}
-		c.endAttempt(0, last)
+		return
 	}
 	g.reportFailure(c, last)
+}
+
+// passthrough sends the client's body to an upstream of the same format,
+// rewriting only what it must.
+func (g *Gateway) passthrough(c *call, t target, m *model, key string, op provider.Operation, body []byte,
+	req request, stream bool, timeout time.Duration) *failure {
+	out := body
+	if t.model != req.model {
+		var err error
+		if out, err = sjson.SetBytes(copyBytes(body), "model", t.model); err != nil {
+			return &failure{err: badRequest("model", "cannot rewrite the model name: %v", err), outcome: balance.ClientError}
+		}
+	}
+	if !stream {
+		return g.forward(c, t, key, op, out, timeout)
+	}
+	strip := false
+	if c.in == openaiInbound && !req.includeUsage {
+		// Ask for usage so the call can be counted and priced; the extra
+		// usage chunk is removed before the client sees it.
+		strip = true
+		var err error
+		if out, err = sjson.SetBytes(copyBytes(out), "stream_options.include_usage", true); err != nil {
+			return &failure{err: badRequest("stream_options", "cannot set stream_options.include_usage: %v", err), outcome: balance.ClientError}
+		}
+	}
+	return g.stream(c, t, key, out, strip, timeout)
 }
 
 func copyBytes(b []byte) []byte { return append([]byte(nil), b...) }
@@ -152,7 +222,7 @@ type request struct {
 // parseRequest checks what the gateway itself relies on, in one validating
 // scan and one field lookup; the rest of the schema is the upstream's to
 // judge, and its 400 is passed through.
-func parseRequest(body []byte, op provider.Operation) (request, *apiError) {
+func parseRequest(body []byte, op provider.Operation, in *inbound) (request, *apiError) {
 	trimmed := bytes.TrimLeft(body, " \t\r\n")
 	if len(trimmed) == 0 {
 		return request{}, badRequest("", "the request body is empty; send a JSON object")
@@ -163,7 +233,7 @@ func parseRequest(body []byte, op provider.Operation) (request, *apiError) {
 	if trimmed[0] != '{' {
 		return request{}, badRequest("", "the request body must be a JSON object")
 	}
-	r := gjson.GetManyBytes(body, "model", "stream", "messages", "input", "stream_options.include_usage")
+	r := gjson.GetManyBytes(body, "model", "stream", "messages", "input", "stream_options.include_usage", "max_tokens")
 	switch {
 	case !r[0].Exists():
 		return request{}, badRequest("model", "you must provide a model parameter")
@@ -171,6 +241,9 @@ func parseRequest(body []byte, op provider.Operation) (request, *apiError) {
 		return request{}, badRequest("model", "model must be a non-empty string")
 	case r[1].Exists() && r[1].Type != gjson.True && r[1].Type != gjson.False && r[1].Type != gjson.Null:
 		return request{}, badRequest("stream", "stream must be a boolean")
+	}
+	if in == anthropicInbound && (r[5].Type != gjson.Number || r[5].Int() < 1) {
+		return request{}, badRequest("max_tokens", "max_tokens: a whole number of at least 1 is required")
 	}
 	switch op {
 	case opChat:
@@ -212,7 +285,7 @@ func (c *call) upstreamHeaders(t target, key string, set func(k, v string)) {
 
 // forward sends a non-streamed call upstream and copies the answer back. It
 // returns nil once the client's response is written, or what went wrong.
-func (g *Gateway) forward(c *call, t target, m *model, key string, op provider.Operation, body []byte) *failure {
+func (g *Gateway) forward(c *call, t target, key string, op provider.Operation, body []byte, timeout time.Duration) *failure {
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
@@ -221,10 +294,6 @@ func (g *Gateway) forward(c *call, t target, m *model, key string, op provider.O
 	req.Header.SetMethod(fasthttp.MethodPost)
 	c.upstreamHeaders(t, key, req.Header.Set)
 	req.SetBodyRaw(body)
-	timeout := m.timeout
-	if timeout <= 0 {
-		timeout = t.up.Timeout
-	}
 	req.SetTimeout(timeout)
 
 	upStart := time.Now()
@@ -240,9 +309,12 @@ func (g *Gateway) forward(c *call, t target, m *model, key string, op provider.O
 		return newFailure(status, resp.Header.ContentType(), rb, func(name string) string { return string(resp.Header.Peek(name)) })
 	}
 	copyUpstreamHeaders(&resp.Header, &c.ctx.Response.Header)
-	if op == opEmbeddings {
+	switch {
+	case op == opEmbeddings:
 		c.usage = llm.UsageFromEmbeddings(rb)
-	} else {
+	case c.in == anthropicInbound:
+		c.usage = anthropicUsage(rb, "usage")
+	default:
 		c.usage = llm.UsageFromChatCompletion(rb)
 	}
 	c.rec.ResponseBody = calllog.Cap(rb, c.capBytes)
@@ -277,7 +349,7 @@ func (g *Gateway) passUpstreamError(c *call, status int, contentType, body []byt
 		}
 		ae := &apiError{Status: status, Type: errUpstream, Code: "upstream_" + statusText(status),
 			Message: fmt.Sprintf("upstream %q returned HTTP %d: %s", c.rec.Provider, status, msg)}
-		writeError(c.ctx, ae)
+		writeError(c.ctx, c.in, ae)
 		c.rec.ErrorMessage = truncate(ae.Message, 1024)
 	} else {
 		c.ctx.SetStatusCode(status)

@@ -2,12 +2,13 @@ package gateway
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/hypergate/hypergate/internal/auth"
+	"github.com/hypergate/hypergate/internal/balance"
 	"github.com/hypergate/hypergate/internal/config"
 	"github.com/hypergate/hypergate/internal/llm"
 	"github.com/hypergate/hypergate/internal/provider"
@@ -27,18 +28,33 @@ type Snapshot struct {
 }
 
 type model struct {
-	name        string
-	targets     []target
-	totalWeight int
-	timeout     time.Duration // 0: the provider's
-	price       *llm.Price    // nil: the built-in table
-	logBodies   *bool
+	name      string
+	targets   []target // index-aligned with route.Targets()
+	route     *balance.Route
+	price     *llm.Price // nil: the built-in table
+	logBodies *bool
 }
 
 type target struct {
-	up     *provider.Upstream
-	model  string
-	weight int
+	up    *provider.Upstream
+	model string
+	pool  *balance.KeyPool
+}
+
+// State is what routing learns at run time — breakers, latency estimates,
+// keys set aside — kept across configuration snapshots so that a reload
+// does not forget which targets are failing. Entries are keyed by what
+// they describe; one that a new configuration no longer names is dropped.
+type State struct {
+	mu        sync.Mutex
+	breakers  map[string]*balance.Breaker
+	latencies map[string]*balance.Latency
+	pools     map[string]*balance.KeyPool
+}
+
+// NewState returns an empty routing state.
+func NewState() *State {
+	return &State{breakers: map[string]*balance.Breaker{}, latencies: map[string]*balance.Latency{}, pools: map[string]*balance.KeyPool{}}
 }
 
 type consumer struct {
@@ -53,9 +69,17 @@ type keyRef struct {
 	keyID    string
 }
 
-// Compile resolves the configuration's secrets and builds a Snapshot. It
-// fails if a referenced environment variable is missing, naming it.
+// Compile resolves the configuration's secrets and builds a Snapshot with
+// fresh routing state. It fails if a referenced environment variable is
+// missing, naming it.
 func Compile(cfg *config.Config, revision int64) (*Snapshot, error) {
+	return CompileWith(cfg, revision, NewState())
+}
+
+// CompileWith is Compile reusing (and pruning) the routing state st.
+func CompileWith(cfg *config.Config, revision int64, st *State) (*Snapshot, error) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
 	s := &Snapshot{
 		Revision:  revision,
 		models:    map[string]*model{},
@@ -64,6 +88,8 @@ func Compile(cfg *config.Config, revision int64) (*Snapshot, error) {
 		created:   time.Now().Unix(),
 	}
 	ups := map[string]*provider.Upstream{}
+	pools := map[string]*balance.KeyPool{}
+	usedPools := map[string]*balance.KeyPool{}
 	for _, p := range cfg.Providers {
 		var keys []string
 		refs := p.APIKeys
@@ -105,13 +131,30 @@ func Compile(cfg *config.Config, revision int64) (*Snapshot, error) {
 			return nil, err
 		}
 		ups[p.Name] = up
+		// A pool is kept while its provider keeps the same keys, so keys set
+		// aside stay aside across reloads.
+		pk := p.Name + "\x00" + auth.HashKey(strings.Join(keys, "\x00"))
+		pool := st.pools[pk]
+		if pool == nil {
+			pool = balance.NewKeyPool(p.Name, keys, nil)
+		}
+		pools[p.Name], usedPools[pk] = pool, pool
 	}
+	usedBreakers := map[string]*balance.Breaker{}
+	usedLatencies := map[string]*balance.Latency{}
+	var specs []balance.RouteSpec
 	for _, m := range cfg.Models {
-		cm := &model{name: m.Name, timeout: time.Duration(m.Timeout), logBodies: m.LogBodies}
+		cm := &model{name: m.Name, logBodies: m.LogBodies}
 		if m.Price != nil {
 			cm.price = &llm.Price{InputPerMTok: m.Price.InputPerMTok, OutputPerMTok: m.Price.OutputPerMTok}
 		}
-		for _, t := range m.Targets {
+		strategy, ok := balance.ParseStrategy(m.Strategy)
+		if !ok {
+			strategy = balance.StrategyWeighted
+		}
+		spec := balance.RouteSpec{Name: m.Name, Strategy: strategy, Policy: policyOf(m), Fallbacks: m.Fallbacks}
+		bcfg := breakerConfigOf(m.Breaker)
+		for i, t := range m.Targets {
 			up, ok := ups[t.Provider]
 			if !ok {
 				return nil, fmt.Errorf("model %q: unknown provider %q", m.Name, t.Provider)
@@ -120,23 +163,32 @@ func Compile(cfg *config.Config, revision int64) (*Snapshot, error) {
 			if name == "" {
 				name = m.Name
 			}
-			w := t.Weight
-			if m.Strategy == "priority" {
-				// Priority sends everything to the first target; the others
-				// are reached by fallback, not by chance.
-				w = 0
-				if len(cm.targets) == 0 {
-					w = 1
+			cm.targets = append(cm.targets, target{up: up, model: name, pool: pools[t.Provider]})
+			bt := &balance.Target{Name: t.Provider + "/" + name, Index: i, Weight: t.Weight}
+			key := m.Name + "\x00" + bt.Name
+			if bcfg != nil {
+				bk := key + "\x00" + fmt.Sprint(*bcfg)
+				if bt.Breaker = st.breakers[bk]; bt.Breaker == nil {
+					bt.Breaker = balance.NewBreaker(*bcfg)
 				}
+				usedBreakers[bk] = bt.Breaker
 			}
-			cm.targets = append(cm.targets, target{up: up, model: name, weight: w})
-			cm.totalWeight += w
+			if bt.Latency = st.latencies[key]; bt.Latency == nil {
+				bt.Latency = balance.NewLatency(0, 0, nil)
+			}
+			usedLatencies[key] = bt.Latency
+			spec.Targets = append(spec.Targets, bt)
 		}
-		if cm.totalWeight <= 0 {
-			return nil, fmt.Errorf("model %q: no target has a positive weight", m.Name)
-		}
+		specs = append(specs, spec)
 		s.models[m.Name] = cm
 		s.modelList = append(s.modelList, m.Name)
+	}
+	routes, err := balance.NewRoutes(specs)
+	if err != nil {
+		return nil, err
+	}
+	for name, r := range routes {
+		s.models[name].route = r
 	}
 	sort.Strings(s.modelList)
 	for _, c := range cfg.Consumers {
@@ -161,27 +213,50 @@ func Compile(cfg *config.Config, revision int64) (*Snapshot, error) {
 			s.secrets = append(s.secrets, secret)
 		}
 	}
+	st.breakers, st.latencies, st.pools = usedBreakers, usedLatencies, usedPools
 	return s, nil
 }
 
-// pick chooses a target by weight.
-func (m *model) pick() target {
-	if len(m.targets) == 1 {
-		return m.targets[0]
+// policyOf turns a model's retry settings into a balance.Policy. timeout
+// bounds the whole call; attempt_timeout (else timeout) each attempt, and
+// when both are unset the provider's timeout applies per attempt.
+func policyOf(m config.Model) balance.Policy {
+	p := balance.Policy{
+		Deadline:       time.Duration(m.Timeout),
+		AttemptTimeout: time.Duration(m.AttemptTimeout),
+		RetryOn:        balance.DefaultRetryOn,
 	}
-	n := rand.IntN(m.totalWeight)
-	for _, t := range m.targets {
-		if n < t.weight {
-			return t
+	if p.AttemptTimeout == 0 {
+		p.AttemptTimeout = p.Deadline
+	}
+	if m.Retry != nil {
+		p.Attempts = m.Retry.Attempts
+		p.Backoff = time.Duration(m.Retry.Backoff)
+		p.MaxBackoff = time.Duration(m.Retry.MaxBackoff)
+		if len(m.Retry.RetryOn) > 0 {
+			var os []balance.Outcome
+			for _, name := range m.Retry.RetryOn {
+				if o, ok := balance.ParseOutcome(name); ok {
+					os = append(os, o)
+				}
+			}
+			p.RetryOn = balance.NewOutcomeSet(os...)
 		}
-		n -= t.weight
 	}
-	return m.targets[0]
+	return p
 }
 
-// plan is the ordered list of targets to try for one call. Retries,
-// fallbacks and breakers extend it (issue 3); today it is one weighted pick.
-func (m *model) plan() []target { return []target{m.pick()} }
+// breakerConfigOf turns a model's breaker settings into a BreakerConfig, or
+// nil when the breaker is disabled.
+func breakerConfigOf(b *config.Breaker) *balance.BreakerConfig {
+	if b == nil || b.Disabled {
+		return nil
+	}
+	return &balance.BreakerConfig{
+		Failures: b.Failures, ErrorRatio: b.ErrorRatio, MinRequests: b.MinRequests,
+		Window: time.Duration(b.Window), Cooldown: time.Duration(b.Cooldown),
+	}
+}
 
 // allows reports whether the consumer may use the named model.
 func (c *consumer) allows(model string) bool { return c.allowed == nil || c.allowed[model] }

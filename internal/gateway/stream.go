@@ -25,11 +25,7 @@ var (
 // written and flushed as it arrives; nothing is buffered. It returns nil once
 // the answer is committed to the client — from then on failures are told
 // in-band — or what went wrong before that, when another attempt may follow.
-func (g *Gateway) stream(c *call, t target, m *model, key string, body []byte, stripUsage bool) *failure {
-	timeout := m.timeout
-	if timeout <= 0 {
-		timeout = t.up.Timeout
-	}
+func (g *Gateway) stream(c *call, t target, key string, body []byte, stripUsage bool, timeout time.Duration) *failure {
 	// The body must outlive the handler: fasthttp reuses the request buffer
 	// once Handle returns, while the upstream may still be reading it.
 	if &body[0] == &c.ctx.Request.Body()[0] {
@@ -214,12 +210,18 @@ func (g *Gateway) relay(c *call, upstream io.Reader, w *bufio.Writer, idle *time
 		ev := ue.ev
 		forward := true
 		if ev.Data != nil {
-			info := llm.InspectChunk(ev.Data)
-			if info.Usage.Present {
-				c.usage = info.Usage
-				forward = !(stripUsage && info.UsageOnly)
+			var hasContent bool
+			if c.in == anthropicInbound {
+				hasContent = inspectAnthropicEvent(ev.Data, &c.usage)
+			} else {
+				info := llm.InspectChunk(ev.Data)
+				if info.Usage.Present {
+					c.usage = info.Usage
+					forward = !(stripUsage && info.UsageOnly)
+				}
+				hasContent = info.HasContent
 			}
-			if !firstToken && info.HasContent {
+			if !firstToken && hasContent {
 				firstToken = true
 				c.rec.TTFTUS = time.Since(c.start).Microseconds()
 			}

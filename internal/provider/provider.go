@@ -5,6 +5,8 @@
 package provider
 
 import (
+	"github.com/hypergate/hypergate/internal/llm"
+
 	"fmt"
 	"sort"
 	"strconv"
@@ -130,4 +132,42 @@ func (u *Upstream) Secrets() []string { return u.keys }
 // URL returns the upstream URL for op on model.
 func (u *Upstream) URL(op Operation, model string, stream bool) string {
 	return u.Adapter.URL(u.BaseURL, op, model, stream)
+}
+
+// Translator is implemented by adapters whose upstream the gateway can
+// reach through the neutral llm model: Format names the wire format (equal
+// formats pass bodies through untouched), Codec translates to and from it.
+type Translator interface {
+	Format() string
+	Codec() llm.UpstreamCodec
+}
+
+// Supporter is implemented by adapters that offer only some operations
+// (Anthropic has no embeddings).
+type Supporter interface {
+	Supports(op Operation) bool
+}
+
+// Format returns the upstream's wire format ("" when it has no codec).
+func (u *Upstream) Format() string {
+	if t, ok := u.Adapter.(Translator); ok {
+		return t.Format()
+	}
+	return ""
+}
+
+// Codec returns the upstream's codec, or nil.
+func (u *Upstream) Codec() llm.UpstreamCodec {
+	if t, ok := u.Adapter.(Translator); ok {
+		return t.Codec()
+	}
+	return nil
+}
+
+// Supports reports whether the upstream offers op.
+func (u *Upstream) Supports(op Operation) bool {
+	if s, ok := u.Adapter.(Supporter); ok {
+		return s.Supports(op)
+	}
+	return true
 }

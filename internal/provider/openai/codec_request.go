@@ -153,7 +153,7 @@ func (d *requestDecoder) field(name string, v gjson.Result) error {
 		var n int64
 		if n, err = integer(name, v); err == nil {
 			if n < 1 || n > math.MaxInt32 {
-				return invalid(name, "must be a positive integer, got %d", n)
+				return invalid(name, "must be an integer from 1 to %d, got %d", math.MaxInt32, n)
 			}
 			m := int(n)
 			r.MaxTokens = &m
@@ -228,17 +228,12 @@ func (d *requestDecoder) finish() error {
 		return badRequest("missing required parameter: 'messages'")
 	}
 	if d.allowed != nil {
-		kept := make([]llm.Tool, 0, len(d.allowed))
 		for i, name := range d.allowed {
-			j := slices.IndexFunc(r.Tools, func(t llm.Tool) bool { return t.Name == name })
-			if j < 0 {
+			if !slices.ContainsFunc(r.Tools, func(t llm.Tool) bool { return t.Name == name }) {
 				return invalid(fmt.Sprintf("tool_choice.allowed_tools.tools[%d].function.name", i), "no tool named %q is in 'tools'", name)
 			}
-			if !slices.ContainsFunc(kept, func(t llm.Tool) bool { return t.Name == name }) {
-				kept = append(kept, r.Tools[j])
-			}
 		}
-		r.Tools = kept
+		r.Tools = slices.DeleteFunc(r.Tools, func(t llm.Tool) bool { return !slices.Contains(d.allowed, t.Name) })
 	}
 	if len(r.Tools) == 0 {
 		r.ToolChoice = nil
@@ -970,7 +965,7 @@ func (c Codec) EncodeRequest(r *llm.Request) ([]byte, error) {
 	var toolImages []llm.Part // images of the current run of tool results
 	flush := func() {
 		if len(toolImages) > 0 {
-			w.Messages = append(w.Messages, wireMessage{Role: "user", Content: toolImages2Parts(toolImages)})
+			w.Messages = append(w.Messages, wireMessage{Role: "user", Content: toolImageParts(toolImages)})
 			toolImages = nil
 		}
 	}
@@ -1163,7 +1158,7 @@ func partsContent(parts []wirePart) any {
 	return parts
 }
 
-func toolImages2Parts(parts []llm.Part) []wirePart {
+func toolImageParts(parts []llm.Part) []wirePart {
 	out := make([]wirePart, 0, len(parts))
 	for _, p := range parts {
 		if p.Type == llm.PartText {

@@ -148,8 +148,8 @@ func (Codec) DecodeResponse(body []byte) (*llm.Response, error) {
 		return nil, upstreamError("the upstream's response has no choices")
 	}
 	resp := &llm.Response{
-		ID:      strings.Clone(root.Get("id").String()),
-		Model:   strings.Clone(root.Get("model").String()),
+		ID:      root.Get("id").String(),
+		Model:   root.Get("model").String(),
 		Created: root.Get("created").Int(),
 		Message: llm.Message{Role: llm.RoleAssistant},
 		Usage:   llm.UsageFromChatCompletion(body),

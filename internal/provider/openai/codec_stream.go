@@ -279,12 +279,13 @@ type streamWriter struct {
 	model   string
 	created int64
 
-	begun   bool // the role chunk is written
-	ended   bool // an error was written or Close was called
-	err     error
-	usage   *llm.Usage
-	indexes map[int]int // neutral tool-call index → OpenAI index
-	buf     []byte
+	begun    bool // the role chunk is written
+	finished bool // the finish chunk is written
+	ended    bool // an error was written or Close was called
+	err      error
+	usage    *llm.Usage
+	indexes  map[int]int // neutral tool-call index → OpenAI index
+	buf      []byte
 }
 
 // errStreamEnded is returned by writes after an error event or Close.
@@ -325,7 +326,9 @@ func (s *streamWriter) Write(ev llm.StreamEvent) error {
 		if call.ID == "" {
 			call.ID = newID("call_")
 		}
-		args := ""
+		// Arguments that came whole with the start (as Gemini sends calls)
+		// go in the first delta, where OpenAI puts "".
+		args := call.Arguments
 		return s.delta(chunkDelta{ToolCalls: []chunkToolCall{{
 			Index: idx, ID: call.ID, Type: "function",
 			Function: chunkFunction{Name: call.Name, Arguments: &args},
@@ -338,6 +341,10 @@ func (s *streamWriter) Write(ev llm.StreamEvent) error {
 			Index: s.index(ev.Index), Function: chunkFunction{Arguments: &ev.Text},
 		}}})
 	case llm.EventFinish:
+		if s.finished {
+			return nil
+		}
+		s.finished = true
 		reason := finishReason(ev.Finish, len(s.indexes) > 0)
 		return s.chunk(chunk{Choices: []chunkChoice{{Delta: chunkDelta{}, FinishReason: &reason}}})
 	case llm.EventUsage:

@@ -280,10 +280,10 @@ func checkChunks(t *testing.T, spec *openaispec.Spec, sse []byte) {
 	}
 }
 
-// comparable strips what a round trip through OpenAI's stream format cannot
+// withoutLostFields strips what a round trip through OpenAI's stream format cannot
 // keep: the stop sequence, and an error's status, which a stream has no
 // place for and which is derived again from the type.
-func comparable(evs []llm.StreamEvent) []llm.StreamEvent {
+func withoutLostFields(evs []llm.StreamEvent) []llm.StreamEvent {
 	out := make([]llm.StreamEvent, len(evs))
 	for i, ev := range evs {
 		ev.StopSequence = ""
@@ -352,7 +352,7 @@ func TestStreamGolden(t *testing.T) {
 				checkChunks(t, spec, sse)
 				again, _ = readEvents(t, full.NewStreamReader(bytes.NewReader(sse)))
 			}
-			jsonEqual(t, "events after a round trip", comparable(again), comparable(want))
+			jsonEqual(t, "events after a round trip", withoutLostFields(again), withoutLostFields(want))
 		})
 	}
 }
@@ -405,7 +405,7 @@ func TestDecodeRequestErrors(t *testing.T) {
 		{"tool_choice without name", `{"model":"m",` + msgs + `,"tool_choice":{"type":"function","function":{}}}`, "'tool_choice.function.name'"},
 		{"allowed tool not in tools", `{"model":"m",` + msgs + `,"tools":[{"type":"function","function":{"name":"a"}}],"tool_choice":{"type":"allowed_tools","allowed_tools":{"mode":"auto","tools":[{"type":"function","function":{"name":"b"}}]}}}`, "invalid 'tool_choice.allowed_tools.tools[0].function.name': no tool named \"b\""},
 		{"both max tokens", `{"model":"m",` + msgs + `,"max_tokens":10,"max_completion_tokens":20}`, "'max_tokens' and 'max_completion_tokens' cannot both be set"},
-		{"max tokens zero", `{"model":"m",` + msgs + `,"max_tokens":0}`, "invalid 'max_tokens': must be a positive integer"},
+		{"max tokens zero", `{"model":"m",` + msgs + `,"max_tokens":0}`, "invalid 'max_tokens': must be an integer from 1"},
 		{"max tokens fractional", `{"model":"m",` + msgs + `,"max_completion_tokens":1.5}`, "invalid 'max_completion_tokens': expected an integer"},
 		{"max tokens string", `{"model":"m",` + msgs + `,"max_tokens":"10"}`, "invalid type for 'max_tokens': expected an integer, but got a string"},
 		{"temperature string", `{"model":"m",` + msgs + `,"temperature":"hot"}`, "invalid type for 'temperature'"},
@@ -755,6 +755,26 @@ func TestStreamWriter(t *testing.T) {
 			t.Errorf("got:\n%s", out.String())
 		}
 	})
+	t.Run("whole tool call at start, repeated finish", func(t *testing.T) {
+		var out bytes.Buffer
+		w := Codec{}.NewStreamWriter(&out, nil)
+		for _, ev := range []llm.StreamEvent{
+			{Type: llm.EventStart, ID: "g1", Model: "gemini-2.5-flash", Created: 5},
+			{Type: llm.EventToolCallStart, ToolCall: &llm.ToolCall{ID: "c1", Name: "f", Arguments: `{"x":1}`}},
+			{Type: llm.EventFinish, Finish: llm.FinishToolCalls},
+			{Type: llm.EventFinish, Finish: llm.FinishStop},
+		} {
+			if err := w.Write(ev); err != nil {
+				t.Fatal(err)
+			}
+		}
+		_ = w.Close()
+		checkChunks(t, spec, out.Bytes())
+		s := out.String()
+		if !strings.Contains(s, `"function":{"name":"f","arguments":"{\"x\":1}"}`) || strings.Count(s, "finish_reason\":\"") != 1 {
+			t.Errorf("got:\n%s", s)
+		}
+	})
 	t.Run("write error is sticky", func(t *testing.T) {
 		w := Codec{}.NewStreamWriter(failingWriter{}, nil)
 		err := w.Write(llm.StreamEvent{Type: llm.EventText, Text: "x"})
@@ -767,3 +787,23 @@ func TestStreamWriter(t *testing.T) {
 type failingWriter struct{}
 
 func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("connection reset") }
+
+func TestEncodeResponseDefaults(t *testing.T) {
+	spec := openaispec.ForTest(t)
+	b, err := Codec{}.EncodeResponse(&llm.Response{
+		Model:   "claude-haiku-4-5",
+		Message: llm.Message{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: "toolu_1", Name: "f", Arguments: "{}"}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec.Check(t, "CreateChatCompletionResponse", b)
+	for _, want := range []string{`"id":"chatcmpl-`, `"content":null`, `"refusal":null`, `"finish_reason":"tool_calls"`, `"usage":{"prompt_tokens":0`} {
+		if !bytes.Contains(b, []byte(want)) {
+			t.Errorf("response lacks %s: %s", want, b)
+		}
+	}
+	if bytes.Contains(b, []byte(`"created":0`)) {
+		t.Errorf("created not filled in: %s", b)
+	}
+}

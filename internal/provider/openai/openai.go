@@ -3,7 +3,10 @@
 // OpenRouter, LM Studio and the like. Requests to them pass through unchanged.
 package openai
 
-import "github.com/hypergate/hypergate/internal/provider"
+import (
+	"github.com/hypergate/hypergate/internal/llm"
+	"github.com/hypergate/hypergate/internal/provider"
+)
 
 // Type is the configuration's provider type for OpenAI-compatible upstreams.
 const Type = "openai"
@@ -36,3 +39,9 @@ func (Adapter) Credentials(key string) []provider.Header {
 	}
 	return []provider.Header{{Name: "Authorization", Value: "Bearer " + key}}
 }
+
+// Format is OpenAI chat completions.
+func (Adapter) Format() string { return Type }
+
+// Codec translates to and from OpenAI chat completions.
+func (Adapter) Codec() llm.UpstreamCodec { return Codec{} }
