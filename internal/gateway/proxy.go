@@ -123,6 +123,7 @@ func (g *Gateway) proxy(c *call, op provider.Operation, in *inbound) {
 		}
 		tm := s.models[a.Route.Name()]
 		t := tm.targets[a.Target.Index]
+		c.rec.Fallback = a.Fallback // the answering attempt's, set before finish hands the record over
 		key := t.pool.Next()
 		c.startAttempt(t, key.ID)
 		timeout := a.Timeout
@@ -155,9 +156,6 @@ func (g *Gateway) proxy(c *call, op provider.Operation, in *inbound) {
 			// Answered (or, for a stream, answering): finish records the attempt.
 			t.pool.Report(key, 200, 0)
 			plan.Report(balance.Result{Outcome: balance.Success, Latency: time.Duration(c.rec.UpstreamUS) * time.Microsecond})
-			if a.Fallback {
-				c.rec.Fallback = true
-			}
 			return
 		}
 		retryAfter := f.retryAfter()

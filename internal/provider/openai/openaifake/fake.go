@@ -10,7 +10,8 @@
 //	broken-stream                     send one chunk, then cut the connection
 //	echo-secret                       answer 401 with the key it was sent echoed in the message
 //
-// Any other model answers normally, echoing the model name.
+// Any other model answers normally, echoing the model name. Fail, FailNext
+// and FailKey steer faults per model or per key for routing tests.
 package openaifake
 
 import (
@@ -54,6 +55,73 @@ type Server struct {
 	Cancelled atomic.Int64
 	// cancelledCh receives one value per cancelled stream.
 	cancelledCh chan struct{}
+
+	// failures steer faults from tests: a model, or a key, answers with a
+	// status until healed, or for its next n requests.
+	failMu    sync.Mutex
+	failModel map[string]fault
+	failKey   map[string]fault
+}
+
+// fault is a steered failure: status for the next n requests (n < 0: until healed).
+type fault struct {
+	status int
+	n      int
+}
+
+// Fail makes every request for model answer status until Heal.
+func (s *Server) Fail(model string, status int) { s.setFault(&s.failModel, model, fault{status, -1}) }
+
+// FailNext makes the next n requests for model answer status; a 429 says
+// Retry-After: 1.
+func (s *Server) FailNext(model string, status, n int) {
+	s.setFault(&s.failModel, model, fault{status, n})
+}
+
+// FailKey makes every request sent with key answer status until Heal.
+func (s *Server) FailKey(key string, status int) { s.setFault(&s.failKey, key, fault{status, -1}) }
+
+// Heal ends the faults of a model or key.
+func (s *Server) Heal(modelOrKey string) {
+	s.failMu.Lock()
+	defer s.failMu.Unlock()
+	delete(s.failModel, modelOrKey)
+	delete(s.failKey, modelOrKey)
+}
+
+func (s *Server) setFault(m *map[string]fault, k string, f fault) {
+	s.failMu.Lock()
+	defer s.failMu.Unlock()
+	if *m == nil {
+		*m = map[string]fault{}
+	}
+	(*m)[k] = f
+}
+
+// fault returns the steered status for a request, consuming one of a
+// FailNext's n, or 0.
+func (s *Server) fault(model, key string) int {
+	s.failMu.Lock()
+	defer s.failMu.Unlock()
+	for _, e := range []struct {
+		m map[string]fault
+		k string
+	}{{s.failKey, key}, {s.failModel, model}} {
+		f, ok := e.m[e.k]
+		if !ok {
+			continue
+		}
+		if f.n > 0 {
+			f.n--
+			if f.n == 0 {
+				delete(e.m, e.k)
+			} else {
+				e.m[e.k] = f
+			}
+		}
+		return f.status
+	}
+	return 0
 }
 
 // New starts a fake upstream; close it with Close.
@@ -149,6 +217,13 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request) (map[string]any,
 		return nil, "", false
 	}
 	model, _ := body["model"].(string)
+	if st := s.fault(model, strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")); st != 0 {
+		if st == 429 {
+			w.Header().Set("Retry-After", "1")
+		}
+		writeErr(w, st, "server_error", fmt.Sprintf("fault_%d", st), fmt.Sprintf("steered failure %d", st))
+		return nil, "", false
+	}
 	if s.steer(w, r, model) {
 		return nil, "", false
 	}

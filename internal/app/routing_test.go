@@ -1,0 +1,165 @@
+package app_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tidwall/gjson"
+)
+
+// routingConfig is the base configuration plus models that exercise
+// retries, fallbacks, breakers and key pools against the fake upstream.
+const routingConfig = `
+providers:
+  - name: fake
+    type: openai
+    base_url: %[1]s
+    api_key: env:TEST_UPSTREAM_KEY
+    timeout: 20s
+  - name: pooled
+    type: openai
+    base_url: %[1]s
+    api_keys: [env:TEST_POOL_KEY_1, env:TEST_POOL_KEY_2]
+models:
+  - { name: backup, targets: [ { provider: fake, model: gpt-4o-mini } ] }
+  - name: primary
+    targets: [ { provider: fake, model: broken-model } ]
+    fallbacks: [backup]
+    breaker: { disabled: true }
+  - name: flaky
+    targets: [ { provider: fake, model: flaky-model } ]
+    retry: { attempts: 1, backoff: 10ms }
+  - name: hangs
+    targets: [ { provider: fake, model: slow } ]
+    attempt_timeout: 300ms
+    timeout: 10s
+    fallbacks: [backup]
+  - name: fragile
+    targets: [ { provider: fake, model: fragile-model } ]
+    breaker: { failures: 2, cooldown: 1s }
+  - name: keyed
+    targets: [ { provider: pooled, model: gpt-4o-mini } ]
+    retry: { attempts: 1, backoff: 10ms }
+consumers:
+  - name: shop
+    keys: [ { name: default, key: env:TEST_SHOP_KEY } ]
+`
+
+func TestRouting(t *testing.T) {
+	t.Setenv("TEST_POOL_KEY_1", "sk-pool-one-0123456789abcdef")
+	t.Setenv("TEST_POOL_KEY_2", "sk-pool-two-0123456789abcdef")
+	e := start(t)
+	var res struct {
+		Changed bool `json:"changed"`
+	}
+	if st := e.adminDo("PUT", "/admin/v1/config", fmt.Sprintf(routingConfig, e.up.BaseURL()), &res); st != 200 || !res.Changed {
+		t.Fatalf("applying the routing configuration: %d", st)
+	}
+	chat := func(model string, hdr ...string) (int, string, string) {
+		t.Helper()
+		resp, body := e.do("POST", "/v1/chat/completions", shopKey, strings.Replace(chatBody, "gpt-4o-mini", model, 1), hdr...)
+		return resp.StatusCode, resp.Header.Get("X-Request-Id"), string(body)
+	}
+
+	t.Run("a 500 falls back, and the record shows both attempts", func(t *testing.T) {
+		e.up.Fail("broken-model", 500)
+		defer e.up.Heal("broken-model")
+		st, id, body := chat("primary")
+		if st != 200 || gjson.Get(body, "choices.0.message.content").Str != "Hello there!" {
+			t.Fatalf("status %d: %s", st, body)
+		}
+		rec := e.call(id)
+		if !rec.Fallback || len(rec.Attempts) != 2 || rec.Attempts[0].Status != 500 || rec.Attempts[0].UpstreamModel != "broken-model" ||
+			rec.Attempts[1].Status != 200 || rec.Attempts[1].UpstreamModel != "gpt-4o-mini" || rec.Model != "primary" {
+			t.Errorf("record = fallback %v, attempts %+v", rec.Fallback, rec.Attempts)
+		}
+	})
+
+	t.Run("a 429 with Retry-After is retried after the delay", func(t *testing.T) {
+		e.up.FailNext("flaky-model", 429, 1)
+		began := time.Now()
+		st, id, body := chat("flaky")
+		took := time.Since(began)
+		if st != 200 {
+			t.Fatalf("status %d: %s", st, body)
+		}
+		if took < 900*time.Millisecond {
+			t.Errorf("answered after %v: the upstream's Retry-After of 1s was not honoured", took)
+		}
+		rec := e.call(id)
+		if len(rec.Attempts) != 2 || rec.Attempts[0].Status != 429 || rec.Attempts[1].Status != 200 || rec.Fallback {
+			t.Errorf("attempts = %+v", rec.Attempts)
+		}
+	})
+
+	t.Run("an upstream that hangs times out per attempt, then falls back", func(t *testing.T) {
+		began := time.Now()
+		st, id, body := chat("hangs")
+		if st != 200 {
+			t.Fatalf("status %d: %s", st, body)
+		}
+		if took := time.Since(began); took > 2*time.Second {
+			t.Errorf("took %v: the 300ms attempt timeout did not cut the hanging attempt", took)
+		}
+		rec := e.call(id)
+		if len(rec.Attempts) != 2 || rec.Attempts[0].ErrorType != "upstream_timeout" || !rec.Fallback {
+			t.Errorf("attempts = %+v", rec.Attempts)
+		}
+	})
+
+	t.Run("a rate-limited key is set aside and another key used", func(t *testing.T) {
+		e.up.FailKey("sk-pool-one-0123456789abcdef", 429)
+		defer e.up.Heal("sk-pool-one-0123456789abcdef")
+		var ids []string
+		for i := 0; i < 3; i++ {
+			st, id, body := chat("keyed")
+			if st != 200 {
+				t.Fatalf("call %d: status %d: %s", i, st, body)
+			}
+			ids = append(ids, id)
+		}
+		first := e.call(ids[0])
+		keys := ""
+		for _, a := range first.Attempts {
+			keys += fmt.Sprintf("%s:%d ", a.KeyID, a.Status)
+		}
+		for _, id := range ids[1:] {
+			rec := e.call(id)
+			if len(rec.Attempts) != 1 || rec.Attempts[0].KeyID != "pooled#2" {
+				t.Errorf("after the 429, call %s used %+v; the set-aside key should be skipped", id, rec.Attempts)
+			}
+		}
+		if strings.Contains(keys, "sk-") {
+			t.Errorf("a key's secret reached the record: %s", keys)
+		}
+	})
+
+	t.Run("a breaker opens after failures and closes once the target recovers", func(t *testing.T) {
+		e.up.Fail("fragile-model", 500)
+		for i := 0; i < 2; i++ {
+			if st, _, body := chat("fragile"); st != 500 {
+				t.Fatalf("failure %d: status %d: %s", i, st, body)
+			}
+		}
+		before := len(e.up.Requests())
+		st, id, body := chat("fragile")
+		if st != 503 || gjson.Get(body, "error.code").Str != "no_upstream_available" {
+			t.Fatalf("with the breaker open: status %d: %s", st, body)
+		}
+		if n := len(e.up.Requests()); n != before {
+			t.Errorf("the upstream got %d requests while its breaker was open", n-before)
+		}
+		if rec := e.call(id); len(rec.Attempts) != 0 {
+			t.Errorf("attempts while open = %+v", rec.Attempts)
+		}
+		e.up.Heal("fragile-model")
+		time.Sleep(1200 * time.Millisecond) // the cooldown
+		for i := 0; i < 2; i++ {
+			if st, _, body := chat("fragile"); st != 200 {
+				t.Fatalf("after recovery, call %d: status %d: %s", i, st, body)
+			}
+		}
+	})
+}
