@@ -254,6 +254,16 @@ var providerTypes = []providerType{
 	{name: ProviderOpenAI, defaultBaseURL: "https://api.openai.com/v1"},
 	{name: "anthropic", defaultBaseURL: "https://api.anthropic.com/v1"},
 	{name: "gemini", defaultBaseURL: "https://generativelanguage.googleapis.com/v1beta"},
+	// Presets of the OpenAI family (the same list as provider/openai.Presets).
+	{name: "mistral", defaultBaseURL: "https://api.mistral.ai/v1"},
+	{name: "groq", defaultBaseURL: "https://api.groq.com/openai/v1"},
+	{name: "deepseek", defaultBaseURL: "https://api.deepseek.com/v1"},
+	{name: "together", defaultBaseURL: "https://api.together.xyz/v1"},
+	{name: "openrouter", defaultBaseURL: "https://openrouter.ai/api/v1"},
+	{name: "xai", defaultBaseURL: "https://api.x.ai/v1"},
+	{name: "fireworks", defaultBaseURL: "https://api.fireworks.ai/inference/v1"},
+	{name: "ollama", defaultBaseURL: "http://127.0.0.1:11434/v1"},
+	{name: "vllm", defaultBaseURL: "http://127.0.0.1:8000/v1"},
 }
 
 // ProviderTypes returns the known provider types.
