@@ -163,3 +163,32 @@ func TestRouting(t *testing.T) {
 		}
 	})
 }
+
+func TestCountTokensEstimatedForOtherFormats(t *testing.T) {
+	e := start(t)
+	for _, tc := range []struct {
+		name   string
+		body   string
+		status int
+	}{
+		{"estimated over an OpenAI upstream", `{"model":"gpt-4o-mini","system":"Be brief.","messages":[{"role":"user","content":"How many tokens is this sentence?"}]}`, 200},
+		{"unknown model", `{"model":"nope","messages":[{"role":"user","content":"x"}]}`, 404},
+		{"not JSON", `{"model":`, 400},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, body := e.do("POST", "/v1/messages/count_tokens", shopKey, tc.body)
+			if resp.StatusCode != tc.status {
+				t.Fatalf("status %d: %s", resp.StatusCode, body)
+			}
+			if tc.status != 200 {
+				if gjson.GetBytes(body, "type").Str != "error" || gjson.GetBytes(body, "error.message").Str == "" {
+					t.Errorf("error not in Anthropic's shape: %s", body)
+				}
+				return
+			}
+			if n := gjson.GetBytes(body, "input_tokens").Int(); n < 10 || n > 40 || resp.Header.Get("X-Hypergate-Estimated") != "true" {
+				t.Errorf("count = %s (estimated header %q)", body, resp.Header.Get("X-Hypergate-Estimated"))
+			}
+		})
+	}
+}

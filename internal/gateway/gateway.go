@@ -183,6 +183,12 @@ func (g *Gateway) Handle(ctx *fasthttp.RequestCtx) {
 			return
 		}
 		g.proxy(c, opChat, anthropicInbound)
+	case "/v1/messages/count_tokens":
+		c.in = anthropicInbound
+		if !c.method(fasthttp.MethodPost) {
+			return
+		}
+		g.countTokens(c)
 	case "/v1/embeddings":
 		if !c.method(fasthttp.MethodPost) {
 			return

@@ -23,6 +23,8 @@ type Operation string
 const (
 	Chat       Operation = "chat"
 	Embeddings Operation = "embeddings"
+	// CountTokens is Anthropic's /v1/messages/count_tokens.
+	CountTokens Operation = "count_tokens"
 )
 
 // Header is one HTTP header to send upstream.

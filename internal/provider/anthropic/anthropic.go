@@ -31,18 +31,24 @@ func init() { provider.Register(Type, Adapter{}) }
 // DefaultBaseURL is Anthropic's public API, version segment included.
 func (Adapter) DefaultBaseURL() string { return "https://api.anthropic.com/v1" }
 
-// URL returns base + "/messages" for chat. Anthropic offers no embeddings
-// endpoint, so for any other operation URL returns "" — the gateway must ask
-// Supports first and refuse the call rather than send it anywhere.
+// URL returns base + "/messages" for chat and base + "/messages/count_tokens"
+// for token counting. Anthropic offers no embeddings endpoint, so for any
+// other operation URL returns "" — the gateway must ask Supports first and
+// refuse the call rather than send it anywhere.
 func (Adapter) URL(baseURL string, op provider.Operation, _ string, _ bool) string {
-	if op != provider.Chat {
-		return ""
+	switch op {
+	case provider.Chat:
+		return baseURL + "/messages"
+	case provider.CountTokens:
+		return baseURL + "/messages/count_tokens"
 	}
-	return baseURL + "/messages"
+	return ""
 }
 
-// Supports reports whether Anthropic offers op: only chat.
-func (Adapter) Supports(op provider.Operation) bool { return op == provider.Chat }
+// Supports reports whether Anthropic offers op: chat and token counting.
+func (Adapter) Supports(op provider.Operation) bool {
+	return op == provider.Chat || op == provider.CountTokens
+}
 
 // Credentials sends the key in x-api-key, together with the anthropic-version
 // header. The version header goes out even without a key: Anthropic, and the
