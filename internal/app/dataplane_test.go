@@ -15,6 +15,7 @@ import (
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/responses"
 	"github.com/tidwall/gjson"
 
 	"github.com/hypergate/hypergate/internal/openaispec"
@@ -478,4 +479,49 @@ func TestShutdownFinishesInFlightStream(t *testing.T) {
 	if rec := e.call(id); rec.Status != 200 || !rec.Stream {
 		t.Errorf("record after shutdown = %+v", rec)
 	}
+}
+
+func TestResponsesAPIPassesThrough(t *testing.T) {
+	e := start(t)
+	client := e.sdk(shopKey)
+	t.Run("plain", func(t *testing.T) {
+		var raw *http.Response
+		resp, err := client.Responses.New(context.Background(), responses.ResponseNewParams{
+			Model: "gpt-4o-mini",
+			Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("hello")},
+		}, option.WithResponseInto(&raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if resp.OutputText() != "Hello there!" {
+			t.Errorf("output = %q", resp.OutputText())
+		}
+		rec := e.call(raw.Header.Get("X-Request-Id"))
+		if rec.Endpoint != "/v1/responses" || rec.InputTokens != 9 || rec.OutputTokens != 3 || rec.UpstreamModel != "gpt-4o-mini-2024-07-18" {
+			t.Errorf("record = %+v", rec)
+		}
+	})
+	t.Run("streamed", func(t *testing.T) {
+		var raw *http.Response
+		stream := client.Responses.NewStreaming(context.Background(), responses.ResponseNewParams{
+			Model: "gpt-4o-mini",
+			Input: responses.ResponseNewParamsInputUnion{OfString: openai.String("hello")},
+		}, option.WithResponseInto(&raw))
+		var text strings.Builder
+		for stream.Next() {
+			if ev := stream.Current(); ev.Type == "response.output_text.delta" {
+				text.WriteString(ev.Delta)
+			}
+		}
+		if err := stream.Err(); err != nil {
+			t.Fatal(err)
+		}
+		if text.String() != "Hello there!" {
+			t.Errorf("streamed text = %q", text.String())
+		}
+		rec := e.call(raw.Header.Get("X-Request-Id"))
+		if !rec.Stream || rec.InputTokens != 9 || rec.OutputTokens != 3 || rec.TTFTUS <= 0 {
+			t.Errorf("record = %+v", rec)
+		}
+	})
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/hypergate/hypergate/internal/config"
 	"github.com/hypergate/hypergate/internal/feedback"
 	"github.com/hypergate/hypergate/internal/llm"
+	"github.com/hypergate/hypergate/internal/provider"
 	"github.com/hypergate/hypergate/internal/telemetry"
 )
 
@@ -189,6 +190,11 @@ func (g *Gateway) Handle(ctx *fasthttp.RequestCtx) {
 			return
 		}
 		g.countTokens(c)
+	case "/v1/responses":
+		if !c.method(fasthttp.MethodPost) {
+			return
+		}
+		g.proxy(c, provider.Responses, responsesInbound)
 	case "/v1/embeddings":
 		if !c.method(fasthttp.MethodPost) {
 			return

@@ -17,6 +17,9 @@ type inbound struct {
 var (
 	openaiInbound    = &inbound{format: openai.Type, codec: openai.Codec{}}
 	anthropicInbound = &inbound{format: anthropic.Type, codec: anthropic.Codec{}}
+	// responsesInbound is OpenAI's Responses API: passed through to the
+	// OpenAI family only, never translated (no codec).
+	responsesInbound = &inbound{format: openai.Type}
 )
 
 // streamWriter returns the client-format writer for a translated stream.
@@ -33,7 +36,7 @@ func (in *inbound) streamWriter(c *call, w interface {
 // render returns e in the inbound format: OpenAI's error shape for OpenAI
 // clients, the codec's for the others (Anthropic's for /v1/messages).
 func (in *inbound) render(e *apiError) []byte {
-	if in == nil || in == openaiInbound {
+	if in == nil || in.codec == nil || in == openaiInbound {
 		return marshalError(e)
 	}
 	return in.codec.EncodeError(&llm.Error{Status: e.Status, Type: e.Type, Code: e.Code, Message: e.Message})

@@ -107,7 +107,7 @@ func (g *Gateway) proxy(c *call, op provider.Operation, in *inbound) {
 	c.model = m
 	c.capBytes = g.bodyCap(cons, m)
 	c.rec.RequestBody = calllog.Cap(body, c.capBytes)
-	stream := op == opChat && req.stream
+	stream := (op == opChat || op == provider.Responses) && req.stream
 	c.rec.Stream = stream
 
 	plan := m.route.Plan(c.start, nil)
@@ -138,7 +138,7 @@ func (g *Gateway) proxy(c *call, op provider.Operation, in *inbound) {
 				Message: fmt.Sprintf("provider %q does not offer %s", t.up.Name, op)}, outcome: balance.ServerError}
 		case t.up.Format() == in.format || (op == opEmbeddings && t.up.Format() == ""):
 			f = g.passthrough(c, t, tm, key.Secret(), op, body, req, stream, timeout)
-		case t.up.Codec() == nil || op != opChat:
+		case t.up.Codec() == nil || op != opChat || in.codec == nil:
 			f = &failure{err: &apiError{Status: 400, Type: errInvalidRequest, Code: "operation_not_supported",
 				Message: fmt.Sprintf("provider %q cannot serve %s in this API format", t.up.Name, op)}, outcome: balance.ServerError}
 		default:
@@ -196,7 +196,7 @@ func (g *Gateway) passthrough(c *call, t target, m *model, key string, op provid
 		return g.forward(c, t, key, op, out, timeout)
 	}
 	strip := false
-	if c.in == openaiInbound && !req.includeUsage {
+	if c.in == openaiInbound && op == opChat && !req.includeUsage {
 		// Ask for usage so the call can be counted and priced; the extra
 		// usage chunk is removed before the client sees it.
 		strip = true
@@ -205,7 +205,7 @@ func (g *Gateway) passthrough(c *call, t target, m *model, key string, op provid
 			return &failure{err: badRequest("stream_options", "cannot set stream_options.include_usage: %v", err), outcome: balance.ClientError}
 		}
 	}
-	return g.stream(c, t, key, out, strip, timeout)
+	return g.stream(c, t, key, op, out, strip, timeout)
 }
 
 func copyBytes(b []byte) []byte { return append([]byte(nil), b...) }
@@ -251,7 +251,7 @@ func parseRequest(body []byte, op provider.Operation, in *inbound) (request, *ap
 		if len(r[2].Array()) == 0 {
 			return request{}, badRequest("messages", "messages must contain at least one message")
 		}
-	case opEmbeddings:
+	case opEmbeddings, provider.Responses:
 		if !r[3].Exists() || r[3].Type == gjson.Null {
 			return request{}, badRequest("input", "you must provide an input parameter")
 		}
@@ -310,6 +310,8 @@ func (g *Gateway) forward(c *call, t target, key string, op provider.Operation, 
 	switch {
 	case op == opEmbeddings:
 		c.usage = llm.UsageFromEmbeddings(rb)
+	case op == provider.Responses:
+		c.usage = responsesUsage(rb, "usage")
 	case c.in == anthropicInbound:
 		c.usage = anthropicUsage(rb, "usage")
 	default:

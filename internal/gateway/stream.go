@@ -12,6 +12,7 @@ import (
 
 	"github.com/hypergate/hypergate/internal/calllog"
 	"github.com/hypergate/hypergate/internal/llm"
+	"github.com/hypergate/hypergate/internal/provider"
 )
 
 var (
@@ -25,7 +26,7 @@ var (
 // written and flushed as it arrives; nothing is buffered. It returns nil once
 // the answer is committed to the client — from then on failures are told
 // in-band — or what went wrong before that, when another attempt may follow.
-func (g *Gateway) stream(c *call, t target, key string, body []byte, stripUsage bool, timeout time.Duration) *failure {
+func (g *Gateway) stream(c *call, t target, key string, op provider.Operation, body []byte, stripUsage bool, timeout time.Duration) *failure {
 	// The body must outlive the handler: fasthttp reuses the request buffer
 	// once Handle returns, while the upstream may still be reading it.
 	if &body[0] == &c.ctx.Request.Body()[0] {
@@ -35,7 +36,7 @@ func (g *Gateway) stream(c *call, t target, key string, body []byte, stripUsage 
 	// The timeout bounds the wait for the first byte and every gap between
 	// events, not the whole stream: long answers are fine, stalls are not.
 	idle := time.AfterFunc(timeout, func() { cancel(errIdle) })
-	req, err := http.NewRequestWithContext(uctx, http.MethodPost, t.up.URL(opChat, t.model, true), bytes.NewReader(body))
+	req, err := http.NewRequestWithContext(uctx, http.MethodPost, t.up.URL(op, t.model, true), bytes.NewReader(body))
 	if err != nil {
 		idle.Stop()
 		cancel(err)
@@ -211,9 +212,12 @@ func (g *Gateway) relay(c *call, upstream io.Reader, w *bufio.Writer, idle *time
 		forward := true
 		if ev.Data != nil {
 			var hasContent bool
-			if c.in == anthropicInbound {
+			switch c.in {
+			case anthropicInbound:
 				hasContent = inspectAnthropicEvent(ev.Data, &c.usage)
-			} else {
+			case responsesInbound:
+				hasContent = inspectResponsesEvent(ev.Data, &c.usage)
+			default:
 				info := llm.InspectChunk(ev.Data)
 				if info.Usage.Present {
 					c.usage = info.Usage

@@ -297,3 +297,32 @@ func inspectAnthropicEvent(data []byte, u *llm.Usage) bool {
 	}
 	return false
 }
+
+// responsesUsage reads a Responses API usage object at path.
+func responsesUsage(body []byte, path string) llm.Usage {
+	u := gjson.GetBytes(body, path)
+	if !u.IsObject() {
+		return llm.Usage{}
+	}
+	return llm.Usage{
+		InputTokens:       u.Get("input_tokens").Int(),
+		OutputTokens:      u.Get("output_tokens").Int(),
+		CachedInputTokens: u.Get("input_tokens_details.cached_tokens").Int(),
+		ReasoningTokens:   u.Get("output_tokens_details.reasoning_tokens").Int(),
+		Present:           true,
+	}
+}
+
+// inspectResponsesEvent reads usage from a Responses API stream's
+// response.completed event and reports whether an event carries output.
+func inspectResponsesEvent(data []byte, u *llm.Usage) bool {
+	switch typ := gjson.GetBytes(data, "type").Str; typ {
+	case "response.completed", "response.incomplete":
+		if got := responsesUsage(data, "response.usage"); got.Present {
+			*u = got
+		}
+	case "response.output_text.delta", "response.function_call_arguments.delta", "response.reasoning_summary_text.delta":
+		return true
+	}
+	return false
+}

@@ -25,6 +25,8 @@ const (
 	Embeddings Operation = "embeddings"
 	// CountTokens is Anthropic's /v1/messages/count_tokens.
 	CountTokens Operation = "count_tokens"
+	// Responses is OpenAI's Responses API, passed through to the OpenAI family.
+	Responses Operation = "responses"
 )
 
 // Header is one HTTP header to send upstream.

@@ -27,6 +27,8 @@ func (Adapter) URL(baseURL string, op provider.Operation, _ string, _ bool) stri
 	switch op {
 	case provider.Embeddings:
 		return baseURL + "/embeddings"
+	case provider.Responses:
+		return baseURL + "/responses"
 	default:
 		return baseURL + "/chat/completions"
 	}

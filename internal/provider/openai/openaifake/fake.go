@@ -136,6 +136,7 @@ func New(o Options) *Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/chat/completions", s.chat)
 	mux.HandleFunc("POST /v1/embeddings", s.embeddings)
+	mux.HandleFunc("POST /v1/responses", s.responses)
 	s.Server = httptest.NewServer(mux)
 	return s
 }
@@ -338,4 +339,54 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request) {
 		"object": "list", "data": data, "model": model,
 		"usage": map[string]any{"prompt_tokens": 8 * n, "total_tokens": 8 * n},
 	})
+}
+
+// responses answers OpenAI's Responses API: a completed response, or its
+// documented stream of typed events ending in response.completed with usage.
+func (s *Server) responses(w http.ResponseWriter, r *http.Request) {
+	body, model, ok := s.accept(w, r)
+	if !ok {
+		return
+	}
+	text := strings.Join(s.o.Words, "")
+	resp := func(status string, withOutput bool) map[string]any {
+		out := []any{}
+		if withOutput {
+			out = append(out, map[string]any{
+				"type": "message", "id": "msg_fake1", "status": "completed", "role": "assistant",
+				"content": []any{map[string]any{"type": "output_text", "text": text, "annotations": []any{}}},
+			})
+		}
+		m := map[string]any{
+			"id": "resp_fake123", "object": "response", "created_at": 1700000000, "status": status,
+			"model": model, "output": out, "parallel_tool_calls": true, "tool_choice": "auto", "tools": []any{},
+		}
+		if status == "completed" {
+			m["usage"] = map[string]any{
+				"input_tokens": 9, "output_tokens": len(s.o.Words), "total_tokens": 9 + len(s.o.Words),
+				"input_tokens_details": map[string]any{"cached_tokens": 0}, "output_tokens_details": map[string]any{"reasoning_tokens": 0},
+			}
+		}
+		return m
+	}
+	if stream, _ := body["stream"].(bool); !stream {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(resp("completed", true))
+		return
+	}
+	w.Header().Set("Content-Type", "text/event-stream")
+	fl := w.(http.Flusher)
+	seq := 0
+	send := func(typ string, ev map[string]any) {
+		ev["type"], ev["sequence_number"] = typ, seq
+		seq++
+		b, _ := json.Marshal(ev)
+		fmt.Fprintf(w, "event: %s\ndata: %s\n\n", typ, b)
+		fl.Flush()
+	}
+	send("response.created", map[string]any{"response": resp("in_progress", false)})
+	for _, word := range s.o.Words {
+		send("response.output_text.delta", map[string]any{"item_id": "msg_fake1", "output_index": 0, "content_index": 0, "delta": word, "logprobs": []any{}})
+	}
+	send("response.completed", map[string]any{"response": resp("completed", true)})
 }
