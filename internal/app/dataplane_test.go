@@ -371,6 +371,10 @@ func TestClientDisconnectCancelsUpstream(t *testing.T) {
 	if rec.Status != 499 || rec.ErrorType != "client_closed" {
 		t.Errorf("record status/error_type = %d/%q, want 499/client_closed", rec.Status, rec.ErrorType)
 	}
+	// The upstream never sent its usage: the counts are estimated, and say so.
+	if !rec.UsageEstimated || rec.InputTokens < 1 || rec.OutputTokens < 1 {
+		t.Errorf("aborted stream's usage = estimated %v, in %d, out %d", rec.UsageEstimated, rec.InputTokens, rec.OutputTokens)
+	}
 }
 
 func TestBrokenUpstreamStreamIsReported(t *testing.T) {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"log/slog"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/tidwall/gjson"
 	"github.com/valyala/fasthttp"
 
 	"github.com/hypergate/hypergate/internal/calllog"
@@ -24,6 +26,12 @@ type call struct {
 	capBytes int
 	cur      *attempt // the upstream try in progress, if any
 	in       *inbound // the client's API format; nil: OpenAI's
+	// outText accumulates a stream's generated text, for estimating its
+	// tokens when the upstream reports no usage (an aborted stream).
+	outText strings.Builder
+	// reqBody is a copy of a streamed call's request body: the stream writer
+	// runs after the handler returns, when the request may already be reused.
+	reqBody []byte
 }
 
 func (g *Gateway) newCall(ctx *fasthttp.RequestCtx) *call {
@@ -85,6 +93,9 @@ func (c *call) finish(status int) {
 	}
 	c.rec.Status = status
 	c.endAttempt(c.upstreamStatus(status), nil)
+	if !c.usage.Present && c.rec.Stream && len(c.rec.Attempts) > 0 && c.upstreamStatus(status) < 300 {
+		c.estimateUsage()
+	}
 	c.rec.LatencyUS = time.Since(c.start).Microseconds()
 	if c.usage.Present {
 		c.rec.InputTokens = c.usage.InputTokens
@@ -118,6 +129,55 @@ func (c *call) finish(status int) {
 	if c.usage.Present {
 		m.Tokens.WithLabelValues("input", modelLabel, c.rec.Provider).Observe(float64(c.usage.InputTokens))
 		m.Tokens.WithLabelValues("output", modelLabel, c.rec.Provider).Observe(float64(c.usage.OutputTokens))
+	}
+}
+
+// estimateUsage counts a stream's tokens with the tokenizer when the
+// upstream reported none — typically because the client left and the
+// upstream request was cancelled before its usage chunk — so that the call
+// is still counted and priced; the record says the counts are estimated.
+func (c *call) estimateUsage() {
+	model := c.rec.UpstreamModel
+	body := c.reqBody
+	var texts []string
+	if s := gjson.GetBytes(body, "system"); s.Exists() {
+		texts = append(texts, contentText(s))
+	}
+	for _, m := range gjson.GetBytes(body, "messages").Array() {
+		texts = append(texts, contentText(m.Get("content")))
+	}
+	c.usage = llm.Usage{
+		InputTokens: int64(llm.EstimateMessagesTokens(model, texts)),
+		Present:     true,
+	}
+	out, _ := llm.EstimateTokens(model, c.outText.String())
+	c.usage.OutputTokens = int64(out)
+	c.rec.UsageEstimated = true
+}
+
+// contentText returns the text of a message's content: a string, or an
+// array of parts with text fields (both APIs' shapes).
+func contentText(v gjson.Result) string {
+	if v.Type == gjson.String {
+		return v.Str
+	}
+	var b strings.Builder
+	for _, p := range v.Array() {
+		if p.Type == gjson.String {
+			b.WriteString(p.Str)
+		} else {
+			b.WriteString(p.Get("text").Str)
+		}
+	}
+	return b.String()
+}
+
+// noteOutput keeps the text of a passed-through stream event, for
+// estimateUsage: OpenAI's delta content or Anthropic's text delta.
+func (c *call) noteOutput(data []byte) {
+	r := gjson.GetManyBytes(data, "choices.0.delta.content", "delta.text", "choices.0.delta.tool_calls.0.function.arguments", "delta.partial_json")
+	for _, x := range r {
+		c.outText.WriteString(x.Str)
 	}
 }
 

@@ -109,6 +109,9 @@ func (g *Gateway) proxy(c *call, op provider.Operation, in *inbound) {
 	c.rec.RequestBody = calllog.Cap(body, c.capBytes)
 	stream := (op == opChat || op == provider.Responses) && req.stream
 	c.rec.Stream = stream
+	if stream {
+		c.reqBody = copyBytes(body)
+	}
 
 	plan := m.route.Plan(c.start, nil)
 	var last *failure

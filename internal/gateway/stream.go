@@ -225,6 +225,9 @@ func (g *Gateway) relay(c *call, upstream io.Reader, w *bufio.Writer, idle *time
 				}
 				hasContent = info.HasContent
 			}
+			if hasContent {
+				c.noteOutput(ev.Data)
+			}
 			if !firstToken && hasContent {
 				firstToken = true
 				c.rec.TTFTUS = time.Since(c.start).Microseconds()

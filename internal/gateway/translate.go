@@ -243,7 +243,11 @@ func (g *Gateway) relayEvents(c *call, events llm.StreamReader, out llm.StreamWr
 				c.usage = *ev.Usage
 				c.usage.Present = true
 			}
-		case llm.EventText, llm.EventThinking, llm.EventToolCallStart:
+		case llm.EventText, llm.EventThinking, llm.EventToolCallStart, llm.EventToolCallArgs:
+			c.outText.WriteString(ev.Text)
+			if ev.ToolCall != nil {
+				c.outText.WriteString(ev.ToolCall.Name)
+			}
 			if !firstToken {
 				firstToken = true
 				c.rec.TTFTUS = time.Since(c.start).Microseconds()
