@@ -93,7 +93,7 @@ func (c *call) finish(status int) {
 	}
 	c.rec.Status = status
 	c.endAttempt(c.upstreamStatus(status), nil)
-	if !c.usage.Present && c.rec.Stream && len(c.rec.Attempts) > 0 && c.upstreamStatus(status) < 300 {
+	if !c.usage.Present && (c.rec.Stream || c.outText.Len() > 0) && len(c.rec.Attempts) > 0 && c.upstreamStatus(status) < 300 {
 		c.estimateUsage()
 	}
 	c.rec.LatencyUS = time.Since(c.start).Microseconds()
@@ -139,6 +139,9 @@ func (c *call) finish(status int) {
 func (c *call) estimateUsage() {
 	model := c.rec.UpstreamModel
 	body := c.reqBody
+	if body == nil { // a whole answer: finish runs in the handler, the request is still ours
+		body = c.ctx.Request.Body()
+	}
 	var texts []string
 	if s := gjson.GetBytes(body, "system"); s.Exists() {
 		texts = append(texts, contentText(s))

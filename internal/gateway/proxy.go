@@ -398,7 +398,7 @@ var passedHeaders = []string{
 	"x-ratelimit-limit-requests", "x-ratelimit-limit-tokens",
 	"x-ratelimit-remaining-requests", "x-ratelimit-remaining-tokens",
 	"x-ratelimit-reset-requests", "x-ratelimit-reset-tokens",
-	"retry-after", "openai-processing-ms",
+	"retry-after", "retry-after-ms", "openai-processing-ms",
 }
 
 func copyUpstreamHeaders(from *fasthttp.ResponseHeader, to *fasthttp.ResponseHeader) {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/tidwall/gjson"
@@ -16,12 +17,13 @@ import (
 	"github.com/hypergate/hypergate/internal/balance"
 	"github.com/hypergate/hypergate/internal/calllog"
 	"github.com/hypergate/hypergate/internal/llm"
+	"github.com/hypergate/hypergate/internal/provider/openai"
 )
 
 // translate sends a neutral request to an upstream of another format and
 // answers the client in its own: whole, or streamed event by event.
 func (g *Gateway) translate(c *call, t target, key string, neutral *llm.Request, stream bool, timeout time.Duration) *failure {
-	codec := t.up.Codec()
+	codec := upstreamCodec(t)
 	r := *neutral // shallow: the codec may append to Dropped, never to shared slices' elements
 	r.Dropped = append([]string(nil), neutral.Dropped...)
 	r.Model, r.Stream, r.IncludeUsage = t.model, stream, stream
@@ -62,6 +64,10 @@ func (g *Gateway) translate(c *call, t target, key string, neutral *llm.Request,
 	}
 	answer, err := codec.DecodeResponse(rb)
 	if err != nil {
+		var le *llm.Error
+		if errors.As(err, &le) { // an error the upstream reported inside a 200
+			return &failure{translated: le, status: le.Status, body: copyBytes(rb)}
+		}
 		return &failure{err: &apiError{Status: 502, Type: errUpstream, Code: "upstream_unreadable", cause: err,
 			Message: fmt.Sprintf("upstream %q answered in a form the gateway could not read", t.up.Name)}}
 	}
@@ -70,8 +76,8 @@ func (g *Gateway) translate(c *call, t target, key string, neutral *llm.Request,
 		return &failure{err: &apiError{Status: 500, Type: "server_error", Code: errInternal, cause: err,
 			Message: "the upstream's answer could not be translated"}, outcome: balance.ServerError}
 	}
-	c.usage = answer.Usage
-	c.usage.Present = true
+	c.usage = answer.Usage // not Present when the upstream sent none: finish then estimates it
+	c.outText.WriteString(answer.Message.Text())
 	c.rec.ResponseBody = calllog.Cap(out, c.capBytes)
 	c.ctx.SetStatusCode(200)
 	c.ctx.SetContentType("application/json")
@@ -329,4 +335,18 @@ func inspectResponsesEvent(data []byte, u *llm.Usage) bool {
 		return true
 	}
 	return false
+}
+
+// upstreamCodec returns the codec for a target, with the OpenAI codec's
+// options set for the upstreams that need them: OpenAI's own API wants
+// max_completion_tokens (its reasoning models refuse max_tokens), DeepSeek
+// wants earlier thinking sent back as reasoning_content.
+func upstreamCodec(t target) llm.UpstreamCodec {
+	codec := t.up.Codec()
+	if oc, ok := codec.(openai.Codec); ok {
+		oc.MaxCompletionTokens = strings.Contains(t.up.BaseURL, "api.openai.com")
+		oc.ReasoningContent = t.up.Type == "deepseek"
+		return oc
+	}
+	return codec
 }

@@ -11,8 +11,7 @@ func (Adapter) Format() string { return Type }
 // Codec translates to and from generateContent.
 func (Adapter) Codec() llm.UpstreamCodec { return Codec{} }
 
-// Supports reports whether Gemini offers op through this adapter: chat and
-// embeddings (the latter's body is not translated by the gateway).
-func (Adapter) Supports(op provider.Operation) bool {
-	return op == provider.Chat || op == provider.Embeddings
-}
+// Supports reports whether the gateway can reach op on Gemini: chat only.
+// Gemini has embeddings (URL knows embedContent), but the gateway does not
+// translate embedding bodies yet.
+func (Adapter) Supports(op provider.Operation) bool { return op == provider.Chat }
