@@ -22,7 +22,10 @@ import (
 	"github.com/hypergate/hypergate/internal/config"
 	"github.com/hypergate/hypergate/internal/feedback"
 	"github.com/hypergate/hypergate/internal/gateway"
-	_ "github.com/hypergate/hypergate/internal/provider/openai" // registers the openai provider type
+	// Provider families register their types when imported.
+	_ "github.com/hypergate/hypergate/internal/provider/anthropic"
+	_ "github.com/hypergate/hypergate/internal/provider/gemini"
+	_ "github.com/hypergate/hypergate/internal/provider/openai"
 	"github.com/hypergate/hypergate/internal/store"
 	"github.com/hypergate/hypergate/internal/telemetry"
 )

@@ -156,9 +156,11 @@ func (g *Gateway) proxy(c *call, op provider.Operation, in *inbound) {
 			f = g.translate(c, t, key.Secret(), neutral, stream, timeout)
 		}
 		if f == nil {
-			// Answered (or, for a stream, answering): finish records the attempt.
+			// Answered (or, for a stream, answering: its writer already runs in
+			// another goroutine, so c.rec is no longer ours to read). The
+			// latency observed is to the answer's headers.
 			t.pool.Report(key, 200, 0)
-			plan.Report(balance.Result{Outcome: balance.Success, Latency: time.Duration(c.rec.UpstreamUS) * time.Microsecond})
+			plan.Report(balance.Result{Outcome: balance.Success, Latency: time.Since(started)})
 			return
 		}
 		retryAfter := f.retryAfter()
@@ -275,6 +277,12 @@ func (c *call) upstreamHeaders(t target, key string, set func(k, v string)) {
 	set("X-Request-Id", c.rec.ID)
 	if ua := c.ctx.UserAgent(); len(ua) > 0 {
 		set("User-Agent", string(ua))
+	}
+	if c.in == anthropicInbound && t.up.Format() == anthropicInbound.format {
+		// Beta features (Claude Code relies on them) are the client's to ask for.
+		if b := c.ctx.Request.Header.Peek("anthropic-beta"); len(b) > 0 && len(b) <= 1024 {
+			set("anthropic-beta", string(b))
+		}
 	}
 	if tp := c.ctx.Request.Header.Peek("traceparent"); validTraceparent(tp) {
 		set("traceparent", string(tp))

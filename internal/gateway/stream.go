@@ -202,8 +202,12 @@ func (g *Gateway) relay(c *call, upstream io.Reader, w *bufio.Writer, idle *time
 			c.rec.ErrorType, c.rec.ErrorMessage = code, msg
 			c.rec.ResponseBody = calllog.Cap(captured, c.capBytes)
 			g.log.Warn("stream ended with an error", "request_id", c.rec.ID, "provider", c.rec.Provider, "error", ue.err, "code", code)
-			payload := marshalError(&apiError{Type: errUpstream, Code: code, Message: msg})
-			_ = llm.WriteEvent(w, llm.Event{Data: payload})
+			e := &apiError{Status: 502, Type: errUpstream, Code: code, Message: msg}
+			ev := llm.Event{Data: marshalError(e)}
+			if c.in == anthropicInbound { // Anthropic clients read errors from a typed event
+				ev = llm.Event{Name: "error", Data: c.in.render(e)}
+			}
+			_ = llm.WriteEvent(w, ev)
 			_ = w.Flush()
 			return status
 		}
@@ -214,7 +218,7 @@ func (g *Gateway) relay(c *call, upstream io.Reader, w *bufio.Writer, idle *time
 			var hasContent bool
 			switch c.in {
 			case anthropicInbound:
-				hasContent = inspectAnthropicEvent(ev.Data, &c.usage)
+				hasContent = c.inspectAnthropicEvent(ev.Data)
 			case responsesInbound:
 				hasContent = inspectResponsesEvent(ev.Data, &c.usage)
 			default:

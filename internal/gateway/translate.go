@@ -289,9 +289,10 @@ func anthropicUsage(body []byte, path string) llm.Usage {
 
 // inspectAnthropicEvent reads what the call record needs from one event of
 // an Anthropic stream passing through: input usage from message_start,
-// output usage from message_delta. It reports whether the event carries
-// content (for the time to first token).
-func inspectAnthropicEvent(data []byte, u *llm.Usage) bool {
+// output usage from message_delta, and an in-stream error. It reports
+// whether the event carries content (for the time to first token).
+func (c *call) inspectAnthropicEvent(data []byte) bool {
+	u := &c.usage
 	switch gjson.GetBytes(data, "type").Str {
 	case "message_start":
 		*u = anthropicUsage(data, "message.usage")
@@ -304,6 +305,10 @@ func inspectAnthropicEvent(data []byte, u *llm.Usage) bool {
 		return true
 	case "content_block_start":
 		return gjson.GetBytes(data, "content_block.type").Str == "tool_use"
+	case "error":
+		e := gjson.GetManyBytes(data, "error.type", "error.message")
+		c.rec.ErrorType = firstNonEmpty(e[0].Str, "upstream_stream_error")
+		c.rec.ErrorMessage = truncate(e[1].Str, 1024)
 	}
 	return false
 }

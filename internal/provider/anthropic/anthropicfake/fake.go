@@ -367,11 +367,11 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 	}
 	content := []any{}
 	if a.thinking {
-		content = append(content, map[string]any{"type": "thinking", "thinking": Thinking, "signature": Signature})
+		content = append(content, obj("type", "thinking", "thinking", Thinking, "signature", Signature))
 	}
-	content = append(content, map[string]any{"type": "text", "text": strings.Join(a.text, "")})
+	content = append(content, obj("type", "text", "text", strings.Join(a.text, "")))
 	if a.tool != nil {
-		content = append(content, map[string]any{"type": "tool_use", "id": a.tool.id, "name": a.tool.name, "input": json.RawMessage(a.tool.input)})
+		content = append(content, obj("type", "tool_use", "id", a.tool.id, "name", a.tool.name, "input", json.RawMessage(a.tool.input)))
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("request-id", s.requestID())
@@ -381,6 +381,25 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request) {
 		ID: fmt.Sprintf("msg_fake%06d", s.ids.Add(1)), Type: "message", Role: "assistant", Model: model,
 		Content: content, StopReason: &a.stop, Usage: fullUsage(OutputTokens),
 	})
+}
+
+// obj marshals key-value pairs as a JSON object in the order given: type
+// first, as Anthropic sends it.
+func obj(kv ...any) json.RawMessage {
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i := 0; i+1 < len(kv); i += 2 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		k, _ := json.Marshal(kv[i])
+		v, _ := json.Marshal(kv[i+1])
+		b.Write(k)
+		b.WriteByte(':')
+		b.Write(v)
+	}
+	b.WriteByte('}')
+	return b.Bytes()
 }
 
 // message is Anthropic's message object, fields in the order Anthropic sends them.
@@ -428,34 +447,34 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, model string, a 
 		}
 	}
 	blockStart := func(i int, block any) {
-		event("content_block_start", map[string]any{"type": "content_block_start", "index": i, "content_block": block})
+		event("content_block_start", obj("type", "content_block_start", "index", i, "content_block", block))
 	}
 	delta := func(i int, d any) {
-		event("content_block_delta", map[string]any{"type": "content_block_delta", "index": i, "delta": d})
+		event("content_block_delta", obj("type", "content_block_delta", "index", i, "delta", d))
 	}
-	blockStop := func(i int) { event("content_block_stop", map[string]any{"type": "content_block_stop", "index": i}) }
+	blockStop := func(i int) { event("content_block_stop", obj("type", "content_block_stop", "index", i)) }
 
 	// message_start carries the whole input usage, cache counts included,
 	// and the first output token, as Anthropic's does.
-	event("message_start", map[string]any{"type": "message_start", "message": message{
+	event("message_start", obj("type", "message_start", "message", message{
 		ID: fmt.Sprintf("msg_fake%06d", s.ids.Add(1)), Type: "message", Role: "assistant", Model: model,
 		Content: []any{}, Usage: fullUsage(1),
-	}})
+	}))
 	idx := 0
 	if a.thinking {
-		blockStart(idx, map[string]any{"type": "thinking", "thinking": "", "signature": ""})
+		blockStart(idx, obj("type", "thinking", "thinking", "", "signature", ""))
 		half := len(Thinking) / 2
-		delta(idx, map[string]any{"type": "thinking_delta", "thinking": Thinking[:half]})
-		delta(idx, map[string]any{"type": "thinking_delta", "thinking": Thinking[half:]})
-		delta(idx, map[string]any{"type": "signature_delta", "signature": Signature})
+		delta(idx, obj("type", "thinking_delta", "thinking", Thinking[:half]))
+		delta(idx, obj("type", "thinking_delta", "thinking", Thinking[half:]))
+		delta(idx, obj("type", "signature_delta", "signature", Signature))
 		blockStop(idx)
 		idx++
 	}
-	blockStart(idx, map[string]any{"type": "text", "text": ""})
-	event("ping", map[string]any{"type": "ping"})
+	blockStart(idx, obj("type", "text", "text", ""))
+	event("ping", obj("type", "ping"))
 	switch model {
 	case "broken-stream":
-		delta(idx, map[string]any{"type": "text_delta", "text": a.text[0]})
+		delta(idx, obj("type", "text_delta", "text", a.text[0]))
 		if hj, ok := w.(http.Hijacker); ok {
 			if c, _, err := hj.Hijack(); err == nil {
 				c.Close()
@@ -463,7 +482,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, model string, a 
 		}
 		return
 	case "error-mid-stream":
-		delta(idx, map[string]any{"type": "text_delta", "text": a.text[0]})
+		delta(idx, obj("type", "text_delta", "text", a.text[0]))
 		event("error", wireError{Type: "error", Error: wireErrorDetail{Type: "overloaded_error", Message: "Overloaded"}})
 		return
 	}
@@ -471,12 +490,12 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, model string, a 
 		if !pause() {
 			return
 		}
-		delta(idx, map[string]any{"type": "text_delta", "text": t})
+		delta(idx, obj("type", "text_delta", "text", t))
 	}
 	blockStop(idx)
 	if a.tool != nil {
 		idx++
-		blockStart(idx, map[string]any{"type": "tool_use", "id": a.tool.id, "name": a.tool.name, "input": map[string]any{}})
+		blockStart(idx, obj("type", "tool_use", "id", a.tool.id, "name", a.tool.name, "input", obj()))
 		// Anthropic opens with an empty piece and cuts the rest anywhere,
 		// inside strings included.
 		in := a.tool.input
@@ -485,14 +504,14 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, model string, a 
 			if !pause() {
 				return
 			}
-			delta(idx, map[string]any{"type": "input_json_delta", "partial_json": in[cuts[i-1]:cuts[i]]})
+			delta(idx, obj("type", "input_json_delta", "partial_json", in[cuts[i-1]:cuts[i]]))
 		}
 		blockStop(idx)
 	}
-	event("message_delta", map[string]any{
-		"type":  "message_delta",
-		"delta": map[string]any{"stop_reason": a.stop, "stop_sequence": nil},
-		"usage": map[string]any{"output_tokens": OutputTokens},
-	})
-	event("message_stop", map[string]any{"type": "message_stop"})
+	event("message_delta", obj(
+		"type", "message_delta",
+		"delta", obj("stop_reason", a.stop, "stop_sequence", nil),
+		"usage", obj("output_tokens", OutputTokens),
+	))
+	event("message_stop", obj("type", "message_stop"))
 }
