@@ -117,7 +117,8 @@ type attempt struct {
 
 func (c *call) startAttempt(t target, keyID string) {
 	c.rec.Provider, c.rec.UpstreamModel = t.up.Name, t.model
-	c.cur = &attempt{t: t, keyID: keyID, started: time.Now()}
+	c.curAttempt = attempt{t: t, keyID: keyID, started: time.Now()}
+	c.cur = &c.curAttempt // points into the call: no allocation per attempt
 }
 
 // endAttempt records the try in progress; f is nil when it answered.

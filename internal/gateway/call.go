@@ -16,16 +16,17 @@ import (
 
 // call is the state of one data-plane request, from arrival to its record.
 type call struct {
-	g        *Gateway
-	ctx      *fasthttp.RequestCtx
-	start    time.Time
-	rec      calllog.Record
-	model    *model
-	usage    llm.Usage
-	noRecord bool
-	capBytes int
-	cur      *attempt // the upstream try in progress, if any
-	in       *inbound // the client's API format; nil: OpenAI's
+	g          *Gateway
+	ctx        *fasthttp.RequestCtx
+	start      time.Time
+	rec        calllog.Record
+	model      *model
+	usage      llm.Usage
+	noRecord   bool
+	capBytes   int
+	cur        *attempt // the upstream try in progress, if any (points at curAttempt)
+	curAttempt attempt
+	in         *inbound // the client's API format; nil: OpenAI's
 	// outText accumulates a stream's generated text, for estimating its
 	// tokens when the upstream reports no usage (an aborted stream).
 	outText strings.Builder
