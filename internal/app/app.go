@@ -22,6 +22,7 @@ import (
 	"github.com/hypergate/hypergate/internal/config"
 	"github.com/hypergate/hypergate/internal/feedback"
 	"github.com/hypergate/hypergate/internal/gateway"
+	"github.com/hypergate/hypergate/internal/llm"
 	// Provider families register their types when imported.
 	_ "github.com/hypergate/hypergate/internal/provider/anthropic"
 	_ "github.com/hypergate/hypergate/internal/provider/gemini"
@@ -80,6 +81,17 @@ func New(ctx context.Context, s Settings, logOut, out io.Writer) (*App, error) {
 			db.Close()
 		}
 	}()
+	if s.PricesFile != "" {
+		b, err := os.ReadFile(s.PricesFile)
+		if err != nil {
+			return nil, fmt.Errorf("reading prices: %w", err)
+		}
+		t, err := llm.LoadPrices(b)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", s.PricesFile, err)
+		}
+		llm.SetPriceOverrides(t)
+	}
 	// The configuration first: a start that fails on it should not have
 	// generated (and printed) an admin token the operator then overlooks.
 	if err := a.loadConfig(ctx); err != nil {

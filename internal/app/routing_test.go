@@ -2,11 +2,16 @@ package app_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tidwall/gjson"
+
+	"github.com/hypergate/hypergate/internal/app"
+	"github.com/hypergate/hypergate/internal/llm"
 )
 
 // routingConfig is the base configuration plus models that exercise
@@ -190,5 +195,26 @@ func TestCountTokensEstimatedForOtherFormats(t *testing.T) {
 				t.Errorf("count = %s (estimated header %q)", body, resp.Header.Get("X-Hypergate-Estimated"))
 			}
 		})
+	}
+}
+
+func TestPricesFileOverridesBuiltins(t *testing.T) {
+	prices := filepath.Join(t.TempDir(), "prices.yaml")
+	if err := os.WriteFile(prices, []byte(`taken: "2026-11-27"
+families:
+  - name: Negotiated
+    source: our contract with the provider
+    models:
+      - {name: gpt-4o-mini, input_per_mtok: 1000, output_per_mtok: 2000}
+`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	defer llm.SetPriceOverrides(nil) // the table is process-wide; leave it as other tests expect
+	e := start(t, func(s *app.Settings) { s.PricesFile = prices })
+	resp, _ := e.do("POST", "/v1/chat/completions", shopKey, chatBody)
+	rec := e.call(resp.Header.Get("X-Request-Id"))
+	// 12 input and 5 output tokens at the negotiated price.
+	if want := (12*1000 + 5*2000) / 1e6; rec.CostUSD < want*0.999 || rec.CostUSD > want*1.001 {
+		t.Errorf("cost = %v, want %v from the prices file", rec.CostUSD, want)
 	}
 }

@@ -24,6 +24,9 @@ type Settings struct {
 	ConfigFile  string // HYPERGATE_CONFIG: a declarative file applied at start
 	AdminToken  string // HYPERGATE_ADMIN_TOKEN; generated at first start when empty
 	LogLevel    string // HYPERGATE_LOG_LEVEL: debug, info, warn, error
+	// PricesFile is a price table (the format of internal/llm/prices.yaml)
+	// whose entries override or extend the built-in one (HYPERGATE_PRICES).
+	PricesFile string
 
 	BodyCapture    int           // HYPERGATE_BODY_CAPTURE_BYTES: bytes of each body kept in call records (default 32768; 0: none)
 	MaxRequestBody int           // HYPERGATE_MAX_BODY_BYTES (default 32 MiB)
@@ -54,6 +57,7 @@ func (s *Settings) FromEnv() error {
 	str(&s.ConfigFile, "HYPERGATE_CONFIG", "")
 	str(&s.AdminToken, "HYPERGATE_ADMIN_TOKEN", "")
 	str(&s.LogLevel, "HYPERGATE_LOG_LEVEL", "info")
+	str(&s.PricesFile, "HYPERGATE_PRICES", "")
 	ints := []struct {
 		dst *int
 		env string
