@@ -25,6 +25,7 @@ import (
 	"github.com/hypergate/hypergate/internal/llm"
 	// Provider families register their types when imported.
 	_ "github.com/hypergate/hypergate/internal/provider/anthropic"
+	_ "github.com/hypergate/hypergate/internal/provider/azure"
 	_ "github.com/hypergate/hypergate/internal/provider/gemini"
 	_ "github.com/hypergate/hypergate/internal/provider/openai"
 	"github.com/hypergate/hypergate/internal/store"

@@ -2,6 +2,9 @@ package app_test
 
 import (
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -216,5 +219,40 @@ families:
 	// 12 input and 5 output tokens at the negotiated price.
 	if want := (12*1000 + 5*2000) / 1e6; rec.CostUSD < want*0.999 || rec.CostUSD > want*1.001 {
 		t.Errorf("cost = %v, want %v from the prices file", rec.CostUSD, want)
+	}
+}
+
+// Azure OpenAI: deployment URLs with api-version and the api-key header;
+// the body passes through with the deployment as the model.
+func TestAzureOpenAIDeployments(t *testing.T) {
+	var gotPath, gotQuery, gotKey, gotAuth, gotModel string
+	azure := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotPath, gotQuery, gotKey, gotAuth = r.URL.Path, r.URL.RawQuery, r.Header.Get("api-key"), r.Header.Get("Authorization")
+		b, _ := io.ReadAll(r.Body)
+		gotModel = gjson.GetBytes(b, "model").Str
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"id":"chatcmpl-az","object":"chat.completion","created":1700000000,"model":"gpt-4o","choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"from azure"}}],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}`)
+	}))
+	defer azure.Close()
+	t.Setenv("TEST_AZURE_KEY", "azure-secret-0123456789")
+	e := start(t)
+	cfg := fmt.Sprintf(`
+providers:
+  - { name: az, type: azure-openai, base_url: "%s/openai", api_key: env:TEST_AZURE_KEY }
+models:
+  - { name: gpt-4o, targets: [ { provider: az, model: prod-gpt4o } ] }
+consumers:
+  - { name: shop, keys: [ { name: default, key: env:TEST_SHOP_KEY } ] }
+`, azure.URL)
+	if st := e.adminDo("PUT", "/admin/v1/config", cfg, nil); st != 200 {
+		t.Fatalf("applying: %d", st)
+	}
+	resp, body := e.do("POST", "/v1/chat/completions", shopKey, strings.Replace(chatBody, "gpt-4o-mini", "gpt-4o", 1))
+	if resp.StatusCode != 200 || gjson.GetBytes(body, "choices.0.message.content").Str != "from azure" {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	if gotPath != "/openai/deployments/prod-gpt4o/chat/completions" || !strings.HasPrefix(gotQuery, "api-version=") ||
+		gotKey != "azure-secret-0123456789" || gotAuth != "" || gotModel != "prod-gpt4o" {
+		t.Errorf("upstream saw path %q query %q api-key %q authorization %q model %q", gotPath, gotQuery, gotKey, gotAuth, gotModel)
 	}
 }

@@ -254,6 +254,7 @@ var providerTypes = []providerType{
 	{name: ProviderOpenAI, defaultBaseURL: "https://api.openai.com/v1"},
 	{name: "anthropic", defaultBaseURL: "https://api.anthropic.com/v1"},
 	{name: "gemini", defaultBaseURL: "https://generativelanguage.googleapis.com/v1beta"},
+	{name: "azure-openai"}, // every resource has its own host: base_url is required
 	// Presets of the OpenAI family (the same list as provider/openai.Presets).
 	{name: "mistral", defaultBaseURL: "https://api.mistral.ai/v1"},
 	{name: "groq", defaultBaseURL: "https://api.groq.com/openai/v1"},
