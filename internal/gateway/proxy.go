@@ -299,9 +299,13 @@ func (g *Gateway) forward(c *call, t target, key string, op provider.Operation, 
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
-	req.SetRequestURI(t.up.URL(op, t.model, false))
+	u := t.up.URL(op, t.model, false)
+	req.SetRequestURI(u)
 	req.Header.SetMethod(fasthttp.MethodPost)
 	c.upstreamHeaders(t, key, req.Header.Set)
+	if f := sign(t, u, body, key, req.Header.Set); f != nil {
+		return f
+	}
 	req.SetBodyRaw(body)
 	req.SetTimeout(timeout)
 
@@ -337,6 +341,20 @@ func (g *Gateway) forward(c *call, t target, key string, op provider.Operation, 
 	}
 	c.ctx.SetBody(rb)
 	c.finish(status)
+	return nil
+}
+
+// sign adds the signature headers of adapters that sign requests (Bedrock).
+func sign(t target, url string, body []byte, key string, set func(k, v string)) *failure {
+	hs, err := t.up.Sign("POST", url, body, key)
+	if err != nil {
+		return &failure{err: &apiError{Status: 500, Type: "server_error", Code: errInternal, cause: err,
+			Message: fmt.Sprintf("the request to upstream %q could not be signed; check its credentials", t.up.Name)},
+			outcome: balance.KeyRejected}
+	}
+	for _, h := range hs {
+		set(h.Name, h.Value)
+	}
 	return nil
 }
 

@@ -44,6 +44,11 @@ func (g *Gateway) stream(c *call, t target, key string, op provider.Operation, b
 	}
 	c.upstreamHeaders(t, key, req.Header.Set)
 	req.Header.Set("Accept", "text/event-stream")
+	if f := sign(t, req.URL.String(), body, key, req.Header.Set); f != nil {
+		idle.Stop()
+		cancel(nil)
+		return f
+	}
 
 	upStart := time.Now()
 	resp, err := g.hc.Do(req)

@@ -44,9 +44,13 @@ func (g *Gateway) translate(c *call, t target, key string, neutral *llm.Request,
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
-	req.SetRequestURI(t.up.URL(opChat, t.model, false))
+	u := t.up.URL(opChat, t.model, false)
+	req.SetRequestURI(u)
 	req.Header.SetMethod(fasthttp.MethodPost)
 	c.upstreamHeaders(t, key, req.Header.Set)
+	if f := sign(t, u, body, key, req.Header.Set); f != nil {
+		return f
+	}
 	req.SetBodyRaw(body)
 	req.SetTimeout(timeout)
 	upStart := time.Now()
@@ -101,6 +105,11 @@ func (g *Gateway) translateStream(c *call, t target, key string, codec llm.Upstr
 	}
 	c.upstreamHeaders(t, key, req.Header.Set)
 	req.Header.Set("Accept", "text/event-stream")
+	if f := sign(t, req.URL.String(), body, key, req.Header.Set); f != nil {
+		idle.Stop()
+		cancel(nil)
+		return f
+	}
 	upStart := time.Now()
 	resp, err := g.hc.Do(req)
 	if err != nil {

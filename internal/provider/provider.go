@@ -175,3 +175,20 @@ func (u *Upstream) Supports(op Operation) bool {
 	}
 	return true
 }
+
+// Signer is implemented by adapters whose credentials depend on the whole
+// request — AWS Signature Version 4 for Bedrock. The gateway calls Sign
+// after Credentials, with the final method, URL and body, and sets the
+// headers it returns.
+type Signer interface {
+	Sign(method, url string, body []byte, key string, now time.Time) ([]Header, error)
+}
+
+// Sign returns the signature headers for a request, or nil when the
+// upstream's adapter does not sign.
+func (u *Upstream) Sign(method, url string, body []byte, key string) ([]Header, error) {
+	if s, ok := u.Adapter.(Signer); ok {
+		return s.Sign(method, url, body, key, time.Now())
+	}
+	return nil, nil
+}
