@@ -295,32 +295,13 @@ func (c *call) upstreamHeaders(t target, key string, set func(k, v string)) {
 // forward sends a non-streamed call upstream and copies the answer back. It
 // returns nil once the client's response is written, or what went wrong.
 func (g *Gateway) forward(c *call, t target, key string, op provider.Operation, body []byte, timeout time.Duration) *failure {
-	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
-	u := t.up.URL(op, t.model, false)
-	req.SetRequestURI(u)
-	req.Header.SetMethod(fasthttp.MethodPost)
-	c.upstreamHeaders(t, key, req.Header.Set)
-	if f := sign(t, u, body, key, req.Header.Set); f != nil {
+	if f := g.send(c, t, key, t.up.URL(op, t.model, false), body, timeout, resp); f != nil {
 		return f
-	}
-	req.SetBodyRaw(body)
-	req.SetTimeout(timeout)
-
-	upStart := time.Now()
-	err := g.fc.Do(req, resp)
-	c.rec.UpstreamUS = time.Since(upStart).Microseconds()
-	if err != nil {
-		return &failure{err: upstreamError(err, t, timeout)}
 	}
 	status := resp.StatusCode()
 	rb := resp.Body()
-	c.rec.ResponseBytes = int64(len(rb))
-	if status >= 400 {
-		return newFailure(status, resp.Header.ContentType(), rb, func(name string) string { return string(resp.Header.Peek(name)) })
-	}
 	copyUpstreamHeaders(&resp.Header, &c.ctx.Response.Header)
 	switch {
 	case op == opEmbeddings:
@@ -341,6 +322,34 @@ func (g *Gateway) forward(c *call, t target, key string, op provider.Operation, 
 	}
 	c.ctx.SetBody(rb)
 	c.finish(status)
+	return nil
+}
+
+// send makes one non-streamed upstream request into resp, recording the
+// time it took and the answer's size. It returns a failure for transport
+// errors and upstream error statuses (the body copied), nil otherwise.
+func (g *Gateway) send(c *call, t target, key, url string, body []byte, timeout time.Duration, resp *fasthttp.Response) *failure {
+	req := fasthttp.AcquireRequest()
+	defer fasthttp.ReleaseRequest(req)
+	req.SetRequestURI(url)
+	req.Header.SetMethod(fasthttp.MethodPost)
+	c.upstreamHeaders(t, key, req.Header.Set)
+	if f := sign(t, url, body, key, req.Header.Set); f != nil {
+		return f
+	}
+	req.SetBodyRaw(body)
+	req.SetTimeout(timeout)
+	started := time.Now()
+	err := g.fc.Do(req, resp)
+	c.rec.UpstreamUS = time.Since(started).Microseconds()
+	if err != nil {
+		return &failure{err: upstreamError(err, t, timeout)}
+	}
+	rb := resp.Body()
+	c.rec.ResponseBytes = int64(len(rb))
+	if st := resp.StatusCode(); st >= 400 {
+		return newFailure(st, resp.Header.ContentType(), rb, func(name string) string { return string(resp.Header.Peek(name)) })
+	}
 	return nil
 }
 

@@ -32,39 +32,11 @@ func (g *Gateway) stream(c *call, t target, key string, op provider.Operation, b
 	if &body[0] == &c.ctx.Request.Body()[0] {
 		body = copyBytes(body)
 	}
-	uctx, cancel := context.WithCancelCause(context.Background())
-	// The timeout bounds the wait for the first byte and every gap between
-	// events, not the whole stream: long answers are fine, stalls are not.
-	idle := time.AfterFunc(timeout, func() { cancel(errIdle) })
-	req, err := http.NewRequestWithContext(uctx, http.MethodPost, t.up.URL(op, t.model, true), bytes.NewReader(body))
-	if err != nil {
-		idle.Stop()
-		cancel(err)
-		return &failure{err: upstreamError(err, t, timeout)}
-	}
-	c.upstreamHeaders(t, key, req.Header.Set)
-	req.Header.Set("Accept", "text/event-stream")
-	if f := sign(t, req.URL.String(), body, key, req.Header.Set); f != nil {
-		idle.Stop()
-		cancel(nil)
+	up, f := g.openStream(c, t, key, t.up.URL(op, t.model, true), body, timeout)
+	if f != nil {
 		return f
 	}
-
-	upStart := time.Now()
-	resp, err := g.hc.Do(req)
-	if err != nil {
-		idle.Stop()
-		if errors.Is(context.Cause(uctx), errIdle) {
-			err = fmt.Errorf("%w: %w", errIdle, err)
-			c.rec.UpstreamUS = time.Since(upStart).Microseconds()
-			cancel(nil)
-			return &failure{err: &apiError{Status: 504, Type: errUpstream, Code: errTimeout, cause: err,
-				Message: fmt.Sprintf("upstream %q did not answer within %s", t.up.Name, timeout)}}
-		}
-		cancel(nil)
-		c.rec.UpstreamUS = time.Since(upStart).Microseconds()
-		return &failure{err: upstreamError(err, t, timeout)}
-	}
+	resp, uctx, cancel, idle, upStart := up.resp, up.ctx, up.cancel, up.idle, up.started
 	if resp.StatusCode >= 400 {
 		rb, rerr := io.ReadAll(io.LimitReader(resp.Body, int64(g.o.MaxUpstreamResponse)))
 		resp.Body.Close()
@@ -125,6 +97,52 @@ func (g *Gateway) stream(c *call, t target, key string, op provider.Operation, b
 		status = g.relay(c, resp.Body, w, idle, timeout, stripUsage, status, func() error { return context.Cause(uctx) }, cancel)
 	})
 	return nil
+}
+
+// upstreamStream is an upstream stream whose headers have arrived.
+type upstreamStream struct {
+	resp    *http.Response
+	ctx     context.Context
+	cancel  context.CancelCauseFunc
+	idle    *time.Timer
+	started time.Time
+}
+
+// openStream sends a streamed request with net/http, so that a client that
+// goes away, or an upstream that goes quiet for longer than the timeout,
+// cancels it at once: the timeout bounds the wait for the first byte and
+// every gap between events (the caller resets idle), not the whole stream.
+// It returns once the upstream's headers are in, or what went wrong.
+func (g *Gateway) openStream(c *call, t target, key, url string, body []byte, timeout time.Duration) (*upstreamStream, *failure) {
+	uctx, cancel := context.WithCancelCause(context.Background())
+	idle := time.AfterFunc(timeout, func() { cancel(errIdle) })
+	req, err := http.NewRequestWithContext(uctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		idle.Stop()
+		cancel(err)
+		return nil, &failure{err: upstreamError(err, t, timeout)}
+	}
+	c.upstreamHeaders(t, key, req.Header.Set)
+	req.Header.Set("Accept", "text/event-stream")
+	if f := sign(t, url, body, key, req.Header.Set); f != nil {
+		idle.Stop()
+		cancel(nil)
+		return nil, f
+	}
+	started := time.Now()
+	resp, err := g.hc.Do(req)
+	if err != nil {
+		idle.Stop()
+		idled := errors.Is(context.Cause(uctx), errIdle)
+		cancel(nil)
+		c.rec.UpstreamUS = time.Since(started).Microseconds()
+		if idled {
+			return nil, &failure{err: &apiError{Status: 504, Type: errUpstream, Code: errTimeout, cause: fmt.Errorf("%w: %w", errIdle, err),
+				Message: fmt.Sprintf("upstream %q did not answer within %s", t.up.Name, timeout)}}
+		}
+		return nil, &failure{err: upstreamError(err, t, timeout)}
+	}
+	return &upstreamStream{resp: resp, ctx: uctx, cancel: cancel, idle: idle, started: started}, nil
 }
 
 // heartbeat is how long a stream may stay silent before the gateway writes

@@ -2,12 +2,10 @@ package gateway
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"strings"
 	"time"
 
@@ -40,32 +38,15 @@ func (g *Gateway) translate(c *call, t target, key string, neutral *llm.Request,
 	if stream {
 		return g.translateStream(c, t, key, codec, body, neutral.IncludeUsage, timeout)
 	}
-	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
-	u := t.up.URL(opChat, t.model, false)
-	req.SetRequestURI(u)
-	req.Header.SetMethod(fasthttp.MethodPost)
-	c.upstreamHeaders(t, key, req.Header.Set)
-	if f := sign(t, u, body, key, req.Header.Set); f != nil {
+	if f := g.send(c, t, key, t.up.URL(opChat, t.model, false), body, timeout, resp); f != nil {
+		if f.err == nil {
+			f.translated = codec.DecodeError(f.status, f.body)
+		}
 		return f
-	}
-	req.SetBodyRaw(body)
-	req.SetTimeout(timeout)
-	upStart := time.Now()
-	err = g.fc.Do(req, resp)
-	c.rec.UpstreamUS = time.Since(upStart).Microseconds()
-	if err != nil {
-		return &failure{err: upstreamError(err, t, timeout)}
 	}
 	rb := resp.Body()
-	c.rec.ResponseBytes = int64(len(rb))
-	if st := resp.StatusCode(); st >= 400 {
-		f := newFailure(st, resp.Header.ContentType(), rb, func(n string) string { return string(resp.Header.Peek(n)) })
-		f.translated = codec.DecodeError(st, rb)
-		return f
-	}
 	answer, err := codec.DecodeResponse(rb)
 	if err != nil {
 		var le *llm.Error
@@ -95,34 +76,11 @@ func (g *Gateway) translate(c *call, t target, key string, neutral *llm.Request,
 // client's format.
 func (g *Gateway) translateStream(c *call, t target, key string, codec llm.UpstreamCodec, body []byte,
 	includeUsage bool, timeout time.Duration) *failure {
-	uctx, cancel := context.WithCancelCause(context.Background())
-	idle := time.AfterFunc(timeout, func() { cancel(errIdle) })
-	req, err := http.NewRequestWithContext(uctx, http.MethodPost, t.up.URL(opChat, t.model, true), bytes.NewReader(body))
-	if err != nil {
-		idle.Stop()
-		cancel(err)
-		return &failure{err: upstreamError(err, t, timeout)}
-	}
-	c.upstreamHeaders(t, key, req.Header.Set)
-	req.Header.Set("Accept", "text/event-stream")
-	if f := sign(t, req.URL.String(), body, key, req.Header.Set); f != nil {
-		idle.Stop()
-		cancel(nil)
+	up, f := g.openStream(c, t, key, t.up.URL(opChat, t.model, true), body, timeout)
+	if f != nil {
 		return f
 	}
-	upStart := time.Now()
-	resp, err := g.hc.Do(req)
-	if err != nil {
-		idle.Stop()
-		idled := errors.Is(context.Cause(uctx), errIdle)
-		cancel(nil)
-		c.rec.UpstreamUS = time.Since(upStart).Microseconds()
-		if idled {
-			return &failure{err: &apiError{Status: 504, Type: errUpstream, Code: errTimeout, cause: err,
-				Message: fmt.Sprintf("upstream %q did not answer within %s", t.up.Name, timeout)}}
-		}
-		return &failure{err: upstreamError(err, t, timeout)}
-	}
+	resp, uctx, cancel, idle, upStart := up.resp, up.ctx, up.cancel, up.idle, up.started
 	if resp.StatusCode >= 400 {
 		rb, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		resp.Body.Close()
