@@ -26,6 +26,8 @@ import (
 	// Provider families register their types when imported.
 	_ "github.com/hypergate/hypergate/internal/provider/anthropic"
 	_ "github.com/hypergate/hypergate/internal/provider/azure"
+	_ "github.com/hypergate/hypergate/internal/provider/bedrock"
+	_ "github.com/hypergate/hypergate/internal/provider/cohere"
 	_ "github.com/hypergate/hypergate/internal/provider/gemini"
 	_ "github.com/hypergate/hypergate/internal/provider/openai"
 	"github.com/hypergate/hypergate/internal/store"

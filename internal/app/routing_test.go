@@ -256,3 +256,42 @@ consumers:
 		t.Errorf("upstream saw path %q query %q api-key %q authorization %q model %q", gotPath, gotQuery, gotKey, gotAuth, gotModel)
 	}
 }
+
+// Bedrock through the gateway: an OpenAI client, the request translated to
+// Converse and signed with SigV4, the answer translated back.
+func TestBedrockConverseThroughOpenAIClient(t *testing.T) {
+	var gotPath, gotAuth string
+	var gotBody []byte
+	bedrock := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotPath, gotAuth = r.URL.EscapedPath(), r.Header.Get("Authorization")
+		gotBody, _ = io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"output":{"message":{"role":"assistant","content":[{"text":"from bedrock"}]}},"stopReason":"end_turn","usage":{"inputTokens":3,"outputTokens":2,"totalTokens":5}}`)
+	}))
+	defer bedrock.Close()
+	t.Setenv("TEST_BEDROCK_CREDENTIALS", "AKIDEXAMPLE:bedrock-secret-0123456789")
+	e := start(t)
+	cfg := fmt.Sprintf(`
+providers:
+  - { name: aws, type: bedrock, base_url: "%s", api_key: env:TEST_BEDROCK_CREDENTIALS }
+models:
+  - { name: claude, targets: [ { provider: aws, model: "anthropic.claude-3-5-haiku-20241022-v1:0" } ] }
+consumers:
+  - { name: shop, keys: [ { name: default, key: env:TEST_SHOP_KEY } ] }
+`, bedrock.URL)
+	if st := e.adminDo("PUT", "/admin/v1/config", cfg, nil); st != 200 {
+		t.Fatalf("applying: %d", st)
+	}
+	resp, body := e.do("POST", "/v1/chat/completions", shopKey, strings.Replace(chatBody, "gpt-4o-mini", "claude", 1))
+	if resp.StatusCode != 200 || gjson.GetBytes(body, "choices.0.message.content").Str != "from bedrock" {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	if gotPath != "/model/anthropic.claude-3-5-haiku-20241022-v1%3A0/converse" ||
+		!strings.HasPrefix(gotAuth, "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/") || strings.Contains(gotAuth, "bedrock-secret") ||
+		gjson.GetBytes(gotBody, "messages.0.content.0.text").Str != "hello" {
+		t.Errorf("upstream saw path %q auth %q body %s", gotPath, gotAuth, gotBody)
+	}
+	if rec := e.call(resp.Header.Get("X-Request-Id")); rec.InputTokens != 3 || rec.OutputTokens != 2 || rec.Provider != "aws" {
+		t.Errorf("record = %+v", rec)
+	}
+}

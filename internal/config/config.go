@@ -255,6 +255,8 @@ var providerTypes = []providerType{
 	{name: "anthropic", defaultBaseURL: "https://api.anthropic.com/v1"},
 	{name: "gemini", defaultBaseURL: "https://generativelanguage.googleapis.com/v1beta"},
 	{name: "azure-openai"}, // every resource has its own host: base_url is required
+	{name: "bedrock", defaultBaseURL: "https://bedrock-runtime.us-east-1.amazonaws.com"},
+	{name: "cohere", defaultBaseURL: "https://api.cohere.com/v2"},
 	// Presets of the OpenAI family (the same list as provider/openai.Presets).
 	{name: "mistral", defaultBaseURL: "https://api.mistral.ai/v1"},
 	{name: "groq", defaultBaseURL: "https://api.groq.com/openai/v1"},

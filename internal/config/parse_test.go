@@ -478,7 +478,7 @@ func TestParseErrorsAsValues(t *testing.T) {
 		t.Fatalf("got %T, want *Errors", err)
 	}
 	want := Errors{
-		{Line: 3, Path: "providers[0].type", Msg: `unknown provider type "nope" (one of: openai, anthropic, gemini, azure-openai, mistral, groq, deepseek, together, openrouter, xai, fireworks, ollama, vllm)`},
+		{Line: 3, Path: "providers[0].type", Msg: `unknown provider type "nope" (one of: openai, anthropic, gemini, azure-openai, bedrock, cohere, mistral, groq, deepseek, together, openrouter, xai, fireworks, ollama, vllm)`},
 		{Line: 4, Path: "providers[1].name", Msg: `duplicate provider name "a"`},
 	}
 	if !reflect.DeepEqual(*errs, want) {

@@ -70,13 +70,13 @@ func TestValidationErrors(t *testing.T) {
 			name: "provider type required",
 			full: true,
 			src:  "providers:\n  - name: p\n",
-			want: "line 2: providers[0].type: is required (one of: openai, anthropic, gemini, azure-openai, mistral, groq, deepseek, together, openrouter, xai, fireworks, ollama, vllm)",
+			want: "line 2: providers[0].type: is required (one of: openai, anthropic, gemini, azure-openai, bedrock, cohere, mistral, groq, deepseek, together, openrouter, xai, fireworks, ollama, vllm)",
 		},
 		{
 			name: "provider type unknown",
 			full: true,
 			src:  "providers:\n  - name: p\n    type: acme\n",
-			want: `line 3: providers[0].type: unknown provider type "acme" (one of: openai, anthropic, gemini, azure-openai, mistral, groq, deepseek, together, openrouter, xai, fireworks, ollama, vllm)`,
+			want: `line 3: providers[0].type: unknown provider type "acme" (one of: openai, anthropic, gemini, azure-openai, bedrock, cohere, mistral, groq, deepseek, together, openrouter, xai, fireworks, ollama, vllm)`,
 		},
 		{
 			name: "base_url relative",
