@@ -295,3 +295,42 @@ consumers:
 		t.Errorf("record = %+v", rec)
 	}
 }
+
+// Cohere through the gateway: an Anthropic-format client translated to v2
+// chat and back.
+func TestCohereThroughMessagesAPI(t *testing.T) {
+	var gotPath, gotAuth string
+	var gotBody []byte
+	cohere := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		gotPath, gotAuth = r.URL.Path, r.Header.Get("Authorization")
+		gotBody, _ = io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"id":"c1","finish_reason":"COMPLETE","message":{"role":"assistant","content":[{"type":"text","text":"from cohere"}]},"usage":{"billed_units":{"input_tokens":3,"output_tokens":2},"tokens":{"input_tokens":10,"output_tokens":2}}}`)
+	}))
+	defer cohere.Close()
+	t.Setenv("TEST_COHERE_KEY", "cohere-secret-0123456789")
+	e := start(t)
+	cfg := fmt.Sprintf(`
+providers:
+  - { name: co, type: cohere, base_url: "%s/v2", api_key: env:TEST_COHERE_KEY }
+models:
+  - { name: command, targets: [ { provider: co, model: command-a-03-2025 } ] }
+consumers:
+  - { name: shop, keys: [ { name: default, key: env:TEST_SHOP_KEY } ] }
+`, cohere.URL)
+	if st := e.adminDo("PUT", "/admin/v1/config", cfg, nil); st != 200 {
+		t.Fatalf("applying: %d", st)
+	}
+	resp, body := e.do("POST", "/v1/messages", shopKey,
+		`{"model":"command","max_tokens":100,"system":"Be brief.","messages":[{"role":"user","content":"hello"}]}`)
+	if resp.StatusCode != 200 || gjson.GetBytes(body, "content.0.text").Str != "from cohere" || gjson.GetBytes(body, "type").Str != "message" {
+		t.Fatalf("status %d: %s", resp.StatusCode, body)
+	}
+	if gotPath != "/v2/chat" || gotAuth != "Bearer cohere-secret-0123456789" ||
+		gjson.GetBytes(gotBody, "messages.0.role").Str != "system" || gjson.GetBytes(gotBody, "model").Str != "command-a-03-2025" {
+		t.Errorf("upstream saw path %q auth %q body %s", gotPath, gotAuth, gotBody)
+	}
+	if rec := e.call(resp.Header.Get("X-Request-Id")); rec.InputTokens != 3 || rec.OutputTokens != 2 || rec.Endpoint != "/v1/messages" {
+		t.Errorf("record = %+v", rec)
+	}
+}
