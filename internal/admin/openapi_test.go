@@ -796,7 +796,7 @@ func newOASFixture(t *testing.T) *oasFixture {
 			{Provider: "openai-main", UpstreamModel: "gpt-4o-mini-2024-07-18", KeyID: "openai-main#1", Status: 500, ErrorType: "server_error", LatencyUS: 2000},
 			{Provider: "anthropic", UpstreamModel: "claude-haiku-4-5", KeyID: "anthropic#1", Status: 429, ErrorType: "rate_limit_error", LatencyUS: 3000},
 		},
-		Fallback: true, UsageEstimated: true,
+		Fallback: true, UsageEstimated: true, Dropped: []string{"logit_bias"},
 	}
 	requireAllFieldsSet(t, full)
 	requireAllFieldsSet(t, full.Attempts[0])

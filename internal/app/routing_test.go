@@ -282,7 +282,9 @@ consumers:
 	if st := e.adminDo("PUT", "/admin/v1/config", cfg, nil); st != 200 {
 		t.Fatalf("applying: %d", st)
 	}
-	resp, body := e.do("POST", "/v1/chat/completions", shopKey, strings.Replace(chatBody, "gpt-4o-mini", "claude", 1))
+	// logit_bias has no counterpart in Converse: dropped on purpose, and recorded.
+	resp, body := e.do("POST", "/v1/chat/completions", shopKey,
+		`{"model":"claude","logit_bias":{"50256":-100},"messages":[{"role":"user","content":"hello"}]}`)
 	if resp.StatusCode != 200 || gjson.GetBytes(body, "choices.0.message.content").Str != "from bedrock" {
 		t.Fatalf("status %d: %s", resp.StatusCode, body)
 	}
@@ -291,8 +293,12 @@ consumers:
 		gjson.GetBytes(gotBody, "messages.0.content.0.text").Str != "hello" {
 		t.Errorf("upstream saw path %q auth %q body %s", gotPath, gotAuth, gotBody)
 	}
-	if rec := e.call(resp.Header.Get("X-Request-Id")); rec.InputTokens != 3 || rec.OutputTokens != 2 || rec.Provider != "aws" {
+	rec := e.call(resp.Header.Get("X-Request-Id"))
+	if rec.InputTokens != 3 || rec.OutputTokens != 2 || rec.Provider != "aws" {
 		t.Errorf("record = %+v", rec)
+	}
+	if !strings.Contains(strings.Join(rec.Dropped, ","), "logit_bias") {
+		t.Errorf("dropped fields = %v, want logit_bias listed", rec.Dropped)
 	}
 }
 

@@ -41,6 +41,9 @@ type Record struct {
 	// UsageEstimated is true when the upstream reported no usage (an aborted
 	// stream) and the token counts were estimated.
 	UsageEstimated bool `json:"usage_estimated,omitempty"`
+	// Dropped names the request fields a translation left out on purpose
+	// because the upstream's format has no counterpart (docs/translation.md).
+	Dropped []string `json:"dropped,omitempty"`
 }
 
 // Attempt is one try of a call against one target. It names the key by its

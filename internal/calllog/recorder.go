@@ -437,6 +437,13 @@ func prepareRecord(rec *Record, set *secretSet) {
 	} {
 		*p = storable(*p)
 	}
+	for i := range rec.Attempts {
+		a := &rec.Attempts[i]
+		a.Provider, a.UpstreamModel, a.KeyID, a.ErrorType = storable(a.Provider), storable(a.UpstreamModel), storable(a.KeyID), storable(a.ErrorType)
+	}
+	for i := range rec.Dropped { // field names a client chose: may be anything
+		rec.Dropped[i] = storable(rec.Dropped[i])
+	}
 	rec.ErrorMessage = set.redact(storable(rec.ErrorMessage))
 	rec.RequestBody = set.redact(storable(rec.RequestBody))
 	rec.ResponseBody = set.redact(storable(rec.ResponseBody))

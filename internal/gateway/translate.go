@@ -26,6 +26,7 @@ func (g *Gateway) translate(c *call, t target, key string, neutral *llm.Request,
 	r.Dropped = append([]string(nil), neutral.Dropped...)
 	r.Model, r.Stream, r.IncludeUsage = t.model, stream, stream
 	body, err := codec.EncodeRequest(&r)
+	c.rec.Dropped = r.Dropped // the inbound decoder's drops, and the encoder's where it lists them
 	if err != nil {
 		var le *llm.Error
 		if errors.As(err, &le) {

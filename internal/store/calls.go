@@ -35,14 +35,14 @@ var callColumns = []string{
 	"status", "error_type", "error_message", "latency_us", "upstream_us", "ttft_us",
 	"input_tokens", "output_tokens", "cost_usd", "stream", "request_bytes", "response_bytes",
 	"client_ip", "user_agent", "trace_id", "request_body", "response_body", "size_bytes",
-	"attempts", "fallback", "usage_estimated",
+	"attempts", "fallback", "usage_estimated", "dropped",
 }
 
 // listColumns are the columns ListCalls reads: everything but the bodies.
 const listColumns = "id, time_us, consumer, key_id, endpoint, model, provider, upstream_model, " +
 	"status, error_type, error_message, latency_us, upstream_us, ttft_us, " +
 	"input_tokens, output_tokens, cost_usd, stream, request_bytes, response_bytes, " +
-	"client_ip, user_agent, trace_id, attempts, fallback, usage_estimated"
+	"client_ip, user_agent, trace_id, attempts, fallback, usage_estimated, dropped"
 
 // rowOverhead approximates the bytes a call row costs beyond its variable
 // fields: 15 fixed-width columns, the row header and the entries in the
@@ -88,6 +88,21 @@ func encodeAttempts(as []calllog.Attempt) string {
 	return string(append(b, ']'))
 }
 
+// encodeStrings stores a list of names as a JSON array ("" for none).
+func encodeStrings(ss []string) string {
+	if len(ss) == 0 {
+		return ""
+	}
+	b := []byte{'['}
+	for i, x := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, x)
+	}
+	return string(append(b, ']'))
+}
+
 // appendJSONString appends s as a JSON string. (strconv.AppendQuote is Go
 // syntax: its \x escapes are not JSON.) Invalid UTF-8 cannot occur: the
 // call log makes every string valid before it reaches the store.
@@ -115,7 +130,7 @@ func recordSize(r *calllog.Record) int64 {
 		3*len(r.ID) + 2*len(r.Consumer) + 2*len(r.Model) +
 		len(r.KeyID) + len(r.Endpoint) + len(r.Provider) + len(r.UpstreamModel) +
 		len(r.ErrorType) + len(r.ErrorMessage) + len(r.ClientIP) + len(r.UserAgent) +
-		len(r.TraceID) + len(r.RequestBody) + len(r.ResponseBody) + 64*len(r.Attempts)
+		len(r.TraceID) + len(r.RequestBody) + len(r.ResponseBody) + 64*len(r.Attempts) + 16*len(r.Dropped)
 	return int64(n)
 }
 
@@ -212,7 +227,7 @@ func (db *DB) insertCallChunk(ctx context.Context, tx *sql.Tx, recs []calllog.Re
 			r.Status, r.ErrorType, r.ErrorMessage, r.LatencyUS, r.UpstreamUS, r.TTFTUS,
 			r.InputTokens, r.OutputTokens, r.CostUSD, r.Stream, r.RequestBytes, r.ResponseBytes,
 			r.ClientIP, r.UserAgent, r.TraceID, r.RequestBody, r.ResponseBody, size,
-			encodeAttempts(r.Attempts), r.Fallback, r.UsageEstimated,
+			encodeAttempts(r.Attempts), r.Fallback, r.UsageEstimated, encodeStrings(r.Dropped),
 		)
 	}
 	rows, err := tx.StmtContext(ctx, st).QueryContext(ctx, args...)
@@ -237,12 +252,13 @@ func scanCall(s interface{ Scan(...any) error }, withBodies bool) (calllog.Recor
 		r        calllog.Record
 		timeUS   int64
 		attempts string
+		dropped  string
 	)
 	dest := []any{
 		&r.ID, &timeUS, &r.Consumer, &r.KeyID, &r.Endpoint, &r.Model, &r.Provider, &r.UpstreamModel,
 		&r.Status, &r.ErrorType, &r.ErrorMessage, &r.LatencyUS, &r.UpstreamUS, &r.TTFTUS,
 		&r.InputTokens, &r.OutputTokens, &r.CostUSD, &r.Stream, &r.RequestBytes, &r.ResponseBytes,
-		&r.ClientIP, &r.UserAgent, &r.TraceID, &attempts, &r.Fallback, &r.UsageEstimated,
+		&r.ClientIP, &r.UserAgent, &r.TraceID, &attempts, &r.Fallback, &r.UsageEstimated, &dropped,
 	}
 	if withBodies {
 		dest = append(dest, &r.RequestBody, &r.ResponseBody)
@@ -254,6 +270,11 @@ func scanCall(s interface{ Scan(...any) error }, withBodies bool) (calllog.Recor
 	if attempts != "" {
 		if err := json.Unmarshal([]byte(attempts), &r.Attempts); err != nil {
 			return calllog.Record{}, fmt.Errorf("call %q: decoding attempts: %w", r.ID, err)
+		}
+	}
+	if dropped != "" {
+		if err := json.Unmarshal([]byte(dropped), &r.Dropped); err != nil {
+			return calllog.Record{}, fmt.Errorf("call %q: decoding dropped fields: %w", r.ID, err)
 		}
 	}
 	return r, nil

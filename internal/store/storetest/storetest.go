@@ -122,6 +122,7 @@ func fullRecord(id string, at time.Time) calllog.Record {
 			{Provider: "anthropic", UpstreamModel: "claude-haiku-4-5", KeyID: "anthropic#1", Status: 502, LatencyUS: 180000},
 		},
 		Fallback: true, UsageEstimated: true,
+		Dropped: []string{"messages[].audio", "logit_bias", `odd "quoted" name`},
 	}
 }
 
