@@ -164,8 +164,8 @@ func (b *Breaker) allowSlow() (Permit, bool) {
 
 // Done reports the outcome of a permitted call. Every outcome that would
 // send a call elsewhere (Outcome.Fallback) counts as a failure; a client
-// error counts as a success, since the target answered; Canceled counts as
-// nothing at all.
+// error counts as a success, since the target answered; Canceled and
+// Unsupported count as nothing at all.
 func (p Permit) Done(o Outcome) {
 	b := p.b
 	if b == nil {
@@ -175,7 +175,7 @@ func (p Permit) Done(o Outcome) {
 		b.probeDone(p.gen, o)
 		return
 	}
-	if o == Canceled || b.state.Load()>>2 != p.gen {
+	if o == Canceled || o == Unsupported || b.state.Load()>>2 != p.gen {
 		return
 	}
 	failed := o.Fallback()
@@ -203,8 +203,8 @@ func (b *Breaker) probeDone(gen uint64, o Outcome) {
 	}
 	b.probing--
 	switch {
-	case o == Canceled:
-		// The slot is free for another probe.
+	case o == Canceled || o == Unsupported:
+		// Says nothing of the target's health: the slot is free for another probe.
 	case o.Fallback():
 		b.cooldown = min(2*b.cooldown, b.cfg.MaxCooldown)
 		b.openLocked(b.elapsed())

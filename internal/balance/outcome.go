@@ -40,6 +40,12 @@ const (
 	KeyRejected
 	// Canceled is a client that went away: nothing more is worth doing.
 	Canceled
+	// Unsupported is a target that cannot take this request at all — its
+	// API has no way to express it (an operation the provider lacks, a
+	// field its format cannot carry). Another target may, so the call moves
+	// on; but the target is not failing, so neither its breaker nor its
+	// latency estimate counts it.
+	Unsupported
 
 	numOutcomes
 )
@@ -53,6 +59,7 @@ var outcomeNames = [numOutcomes]string{
 	ConnectionError: "connection_error",
 	KeyRejected:     "key_rejected",
 	Canceled:        "canceled",
+	Unsupported:     "unsupported",
 }
 
 // String returns the outcome's name as used in the configuration's retry_on
@@ -85,9 +92,9 @@ func (o Outcome) Retryable() bool {
 }
 
 // Fallback reports whether another target or model may answer where this
-// one failed. It is true for every retryable outcome and for KeyRejected,
-// which asking the same target again would only repeat.
-func (o Outcome) Fallback() bool { return o.Retryable() || o == KeyRejected }
+// one failed. It is true for every retryable outcome and for KeyRejected and
+// Unsupported, which asking the same target again would only repeat.
+func (o Outcome) Fallback() bool { return o.Retryable() || o == KeyRejected || o == Unsupported }
 
 // OutcomeSet is a set of outcomes, such as the ones a policy retries on.
 type OutcomeSet uint16

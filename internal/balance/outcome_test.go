@@ -274,6 +274,7 @@ func TestOutcomeRules(t *testing.T) {
 		{ConnectionError, true, true},
 		{KeyRejected, false, true},
 		{Canceled, false, false},
+		{Unsupported, false, true},
 	}
 	if len(cases) != int(numOutcomes) {
 		t.Fatalf("%d cases for %d outcomes", len(cases), numOutcomes)
@@ -323,5 +324,25 @@ func TestConfigNames(t *testing.T) {
 	}
 	if config.MaxTargets != MaxTargets {
 		t.Errorf("config.MaxTargets %d, balance.MaxTargets %d", config.MaxTargets, MaxTargets)
+	}
+}
+
+func TestUnsupportedMovesOnWithoutBlame(t *testing.T) {
+	if !Unsupported.Fallback() || Unsupported.Retryable() {
+		t.Fatalf("Unsupported: fallback %v, retryable %v; want true, false", Unsupported.Fallback(), Unsupported.Retryable())
+	}
+	b := NewBreaker(BreakerConfig{Failures: 1, Cooldown: time.Minute})
+	for i := 0; i < 5; i++ {
+		p, ok := b.Allow()
+		if !ok {
+			t.Fatalf("breaker opened after %d unsupported attempts", i)
+		}
+		p.Done(Unsupported)
+	}
+	if b.State() != Closed {
+		t.Errorf("state = %v, want closed", b.State())
+	}
+	if o, ok := ParseOutcome("unsupported"); !ok || o != Unsupported {
+		t.Errorf("ParseOutcome(unsupported) = %v, %v", o, ok)
 	}
 }

@@ -144,7 +144,7 @@ func (p *Plan) Next(now time.Time) (Attempt, bool) {
 
 // movesOn reports whether a failure sends the call on to another attempt.
 func (p *Plan) movesOn(o Outcome) bool {
-	return o.Fallback() && (o == KeyRejected || p.cur.policy.RetryOn.Has(o))
+	return o.Fallback() && (o == KeyRejected || o == Unsupported || p.cur.policy.RetryOn.Has(o))
 }
 
 // untried picks a target of the current model not attempted yet whose
@@ -233,6 +233,8 @@ func (p *Plan) Report(r Result) {
 	switch {
 	case r.Outcome == Success:
 		lat.End(r.Latency)
+	case r.Outcome == Unsupported:
+		lat.End(0)
 	case r.Outcome.Fallback():
 		lat.End(0)
 		lat.Penalize(r.Latency)

@@ -138,12 +138,12 @@ func (g *Gateway) proxy(c *call, op provider.Operation, in *inbound) {
 		switch {
 		case !t.up.Supports(op):
 			f = &failure{err: &apiError{Status: 400, Type: errInvalidRequest, Code: "operation_not_supported",
-				Message: fmt.Sprintf("provider %q does not offer %s", t.up.Name, op)}, outcome: balance.ServerError}
+				Message: fmt.Sprintf("provider %q does not offer %s", t.up.Name, op)}, outcome: balance.Unsupported}
 		case t.up.Format() == in.format || (op == opEmbeddings && t.up.Format() == ""):
 			f = g.passthrough(c, t, tm, key.Secret(), op, body, req, stream, timeout)
 		case t.up.Codec() == nil || op != opChat || in.codec == nil:
 			f = &failure{err: &apiError{Status: 400, Type: errInvalidRequest, Code: "operation_not_supported",
-				Message: fmt.Sprintf("provider %q cannot serve %s in this API format", t.up.Name, op)}, outcome: balance.ServerError}
+				Message: fmt.Sprintf("provider %q cannot serve %s in this API format", t.up.Name, op)}, outcome: balance.Unsupported}
 		default:
 			if neutral == nil {
 				var err error

@@ -30,8 +30,9 @@ func (g *Gateway) translate(c *call, t target, key string, neutral *llm.Request,
 	if err != nil {
 		var le *llm.Error
 		if errors.As(err, &le) {
-			// This upstream cannot take the request; another target may.
-			return &failure{translated: le, status: le.Status, outcome: balance.ServerError}
+			// This upstream's format cannot express the request; another
+			// target's may. The target itself is not failing.
+			return &failure{translated: le, status: le.Status, outcome: balance.Unsupported}
 		}
 		return &failure{err: &apiError{Status: 500, Type: "server_error", Code: errInternal, cause: err,
 			Message: "the request could not be translated for the upstream"}, outcome: balance.ServerError}
