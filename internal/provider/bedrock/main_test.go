@@ -1,13 +1,12 @@
 package bedrock
 
 import (
-	"bytes"
-	"encoding/json"
 	"flag"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/hypergate/hypergate/internal/provider/codectest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata")
@@ -21,50 +20,10 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// golden compares got with the golden file path, or rewrites it with -update.
-func golden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (run with -update to accept):\n--- got\n%s\n--- want\n%s", filepath.Base(path), got, want)
-	}
-}
+func golden(t *testing.T, path string, got []byte) { codectest.Golden(t, path, got, *update) }
 
-// indent pretty-prints JSON for golden files, keeping key order.
-func indent(t *testing.T, b []byte) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := json.Indent(&buf, b, "", "  "); err != nil {
-		t.Fatalf("indenting %s: %v", b, err)
-	}
-	buf.WriteByte('\n')
-	return buf.Bytes()
-}
+func indent(t *testing.T, b []byte) []byte { return codectest.Indent(t, b) }
 
-// fixtures lists the files matching testdata/dir/*suffix, by name without
-// the suffix.
 func fixtures(t *testing.T, dir, suffix string) map[string]string {
-	t.Helper()
-	paths, err := filepath.Glob(filepath.Join("testdata", dir, "*"+suffix))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(paths) == 0 {
-		t.Fatalf("no fixtures in testdata/%s", dir)
-	}
-	out := map[string]string{}
-	for _, p := range paths {
-		name := filepath.Base(p)
-		out[name[:len(name)-len(suffix)]] = p
-	}
-	return out
+	return codectest.Fixtures(t, dir, suffix)
 }

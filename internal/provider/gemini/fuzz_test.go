@@ -1,14 +1,13 @@
 package gemini
 
 import (
-	"errors"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/hypergate/hypergate/internal/llm"
+	"github.com/hypergate/hypergate/internal/provider/codectest"
 )
 
 // FuzzStreamReader feeds arbitrary upstream streams to the reader: it must
@@ -27,71 +26,7 @@ func FuzzStreamReader(f *testing.F) {
 	f.Add("data: {\"candidates\":[{\"index\":1,\"finishReason\":\"STOP\"}]}\n\n")
 	f.Add("data: {\"candidates\":[{\"content\":{\"parts\":[{\"functionCall\":{\"name\":\"f\",\"args\":null}}]},\"finishReason\":\"SAFETY\"}]}\r\r")
 	f.Fuzz(func(t *testing.T, stream string) {
-		r := Codec{}.NewStreamReader(strings.NewReader(stream))
-		var (
-			events            []llm.StreamEvent
-			err               error
-			started, finished bool
-			errored           bool
-			calls             = map[int]bool{}
-		)
-		// Each event consumes input or ends the stream, so the count is
-		// bounded by the input's size.
-		for range 4*len(stream) + 8 {
-			var ev llm.StreamEvent
-			if ev, err = r.Next(); err != nil {
-				break
-			}
-			events = append(events, ev)
-			if errored {
-				t.Fatalf("%s after an error event", ev.Type)
-			}
-			switch ev.Type {
-			case llm.EventStart:
-				if started || len(events) != 1 {
-					t.Fatalf("start at position %d", len(events))
-				}
-				started = true
-			case llm.EventText, llm.EventThinking, llm.EventToolCallStart, llm.EventToolCallArgs:
-				if !started || finished {
-					t.Fatalf("%s outside start…finish", ev.Type)
-				}
-				if ev.Type == llm.EventToolCallStart {
-					if calls[ev.Index] || ev.ToolCall == nil || ev.ToolCall.ID == "" {
-						t.Fatalf("bad tool call start %+v", ev)
-					}
-					calls[ev.Index] = true
-				}
-				if ev.Type == llm.EventToolCallArgs && !calls[ev.Index] {
-					t.Fatalf("arguments for unstarted call %d", ev.Index)
-				}
-			case llm.EventFinish:
-				if !started || finished || ev.Finish == "" {
-					t.Fatalf("bad finish %+v", ev)
-				}
-				finished = true
-			case llm.EventUsage:
-				if !finished || ev.Usage == nil || ev.Usage.InputTokens < 0 || ev.Usage.OutputTokens < 0 {
-					t.Fatalf("bad usage %+v", ev)
-				}
-			case llm.EventError:
-				if ev.Err == nil || ev.Err.Status < 400 || ev.Err.Status > 599 || ev.Err.Type == "" {
-					t.Fatalf("bad error event %+v", ev.Err)
-				}
-				errored = true
-			default:
-				t.Fatalf("unknown event %q", ev.Type)
-			}
-		}
-		if err == nil {
-			t.Fatalf("no end after %d events", len(events))
-		}
-		if errors.Is(err, io.EOF) && !finished && !errored {
-			t.Fatalf("clean end without finish or error")
-		}
-		if _, again := r.Next(); again != err {
-			t.Fatalf("Next after the end = %v, then %v", err, again)
-		}
+		codectest.CheckStream(t, Codec{}.NewStreamReader(strings.NewReader(stream)), len(stream))
 	})
 }
 

@@ -10,26 +10,10 @@ import (
 	"testing/iotest"
 
 	"github.com/hypergate/hypergate/internal/llm"
+	"github.com/hypergate/hypergate/internal/provider/codectest"
 )
 
-// transcript is what a golden stream file holds: the events, and the error
-// that ended the stream.
-type transcript struct {
-	Events []llm.StreamEvent `json:"events"`
-	End    string            `json:"end"`
-}
-
-func readStream(r llm.StreamReader) transcript {
-	var tr transcript
-	for {
-		ev, err := r.Next()
-		if err != nil {
-			tr.End = err.Error()
-			return tr
-		}
-		tr.Events = append(tr.Events, ev)
-	}
-}
+func readStream(r llm.StreamReader) codectest.Transcript { return codectest.ReadStream(r) }
 
 // TestStreamReaderGolden reads each testdata/stream/*.sse transcript and
 // compares the neutral events with *.events.json. Each is read twice, the
