@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hypergate/hypergate/internal/provider/codectest"
+
 	"github.com/hypergate/hypergate/internal/llm"
 )
 
@@ -28,24 +30,7 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// golden compares got with the file at path, or rewrites the file under
-// -update.
-func golden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file (run with -update after checking the change)\n--- got:\n%s\n--- want:\n%s", path, got, want)
-	}
-}
+func golden(t *testing.T, path string, got []byte) { codectest.Golden(t, path, got, *update) }
 
 // inputs lists the files in dir with extension ext, which must exist.
 func inputs(t *testing.T, dir, ext string) []string {

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hypergate/hypergate/internal/provider/codectest"
+
 	"github.com/hypergate/hypergate/internal/llm"
 	"github.com/hypergate/hypergate/internal/openaispec"
 )
@@ -22,23 +24,7 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 // translation to lose nothing on the way round.
 var full = Codec{ReasoningContent: true}
 
-// golden compares got with the golden file, or rewrites it under -update.
-func golden(t *testing.T, path string, got []byte) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("reading golden file (run go test -update to create it): %v", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("output differs from %s (run go test -update to accept it)\n--- got:\n%s\n--- want:\n%s", path, got, want)
-	}
-}
+func golden(t *testing.T, path string, got []byte) { codectest.Golden(t, path, got, *update) }
 
 // inputs returns the files of one testdata/codec directory with the given
 // extension, by test name.
