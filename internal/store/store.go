@@ -3,7 +3,7 @@
 // default, zero setup) or PostgreSQL (production and several gateway nodes).
 //
 // Both databases share one implementation over database/sql; the differences
-// (placeholders, locking for revision numbers, connection setup) live in a
+// (parameter markers, locking for revision numbers, connection setup) live in a
 // small dialect layer. The schema is created by forward-only numbered
 // migrations embedded in the binary and applied at Open.
 package store

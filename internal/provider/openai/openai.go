@@ -1,6 +1,10 @@
 // Package openai is the adapter for every upstream that speaks OpenAI's wire
 // format: OpenAI itself, vLLM, Ollama, Groq, DeepSeek, Mistral, Together,
-// OpenRouter, LM Studio and the like. Requests to them pass through unchanged.
+// OpenRouter, LM Studio and the like (with presets for the common ones).
+// Requests in OpenAI's format pass through to them unchanged; the Codec
+// translates OpenAI chat completions to and from the neutral llm model, both
+// for OpenAI-format clients of other families and for other clients (the
+// Anthropic API) of these upstreams.
 package openai
 
 import (
