@@ -298,3 +298,26 @@ consumers: [ { name: c, keys: [ { name: k, key: env:GW_TEST_KEY } ] } ]
 		}
 	})
 }
+
+func TestCompoundKeysAreRedactedPartByPart(t *testing.T) {
+	t.Setenv("GW_COMPOUND_KEY", "AKIDEXAMPLE123:wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY")
+	cfg, err := config.Parse([]byte(`
+providers: [ { name: aws, type: openai, base_url: "http://127.0.0.1:1/v1", api_key: env:GW_COMPOUND_KEY } ]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap, err := Compile(cfg, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := map[string]bool{}
+	for _, s := range snap.Secrets() {
+		found[s] = true
+	}
+	for _, want := range []string{"AKIDEXAMPLE123:wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "AKIDEXAMPLE123"} {
+		if !found[want] {
+			t.Errorf("secret %q is not among those redacted", want[:8])
+		}
+	}
+}

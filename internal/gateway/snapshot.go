@@ -104,6 +104,13 @@ func CompileWith(cfg *config.Config, revision int64, st *State) (*Snapshot, erro
 			keys = append(keys, k)
 		}
 		s.secrets = append(s.secrets, keys...)
+		for _, k := range keys {
+			// Compound keys (Bedrock's ACCESS_KEY_ID:SECRET[:TOKEN]) are
+			// redacted part by part too: a prompt may hold just the secret.
+			if parts := strings.Split(k, ":"); len(parts) > 1 {
+				s.secrets = append(s.secrets, parts...)
+			}
+		}
 		var headers []provider.Header
 		names := make([]string, 0, len(p.Headers))
 		for n := range p.Headers {
