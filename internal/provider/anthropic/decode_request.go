@@ -44,6 +44,10 @@ type requestDecoder struct {
 
 	seenModel, seenMessages, seenMaxTokens bool
 	thinking, outputConfig, outputFormat   gjson.Result
+	// midSystem holds the text of role "system" messages, which join the
+	// top-level system prompt once every field is read (the body's field
+	// order must not decide which comes first).
+	midSystem []llm.Part
 }
 
 // drop records a field that was left out on purpose, once.
@@ -143,6 +147,7 @@ func (d *requestDecoder) decode(root gjson.Result) *llm.Error {
 		// request means the same whichever upstream it lands on.
 		return badRequest("max_tokens", "field required")
 	}
+	d.req.System = append(d.req.System, d.midSystem...)
 	return d.reasoning()
 }
 
@@ -342,20 +347,56 @@ func (d *requestDecoder) system(v gjson.Result) *llm.Error {
 	return badRequest("system", "expected a string or an array of text blocks, got %s", kind(v))
 }
 
+// roleSystem marks a mid-conversation system message while decoding; the
+// neutral model has no such role, so it never leaves this file.
+const roleSystem llm.Role = "system"
+
+// systemMessage reads a mid-conversation {"role": "system"} message, which
+// Anthropic accepts on its newest models (Claude Code sends them). Its text
+// joins the system prompt: OpenAI, Gemini, Bedrock and Cohere upstreams all
+// get the instruction, and only its position in the conversation is lost —
+// the same trade the OpenAI decoder makes for its own mid-conversation
+// system messages.
+func (d *requestDecoder) systemMessage(path string, content gjson.Result) *llm.Error {
+	switch {
+	case content.Type == gjson.String:
+		if content.Str != "" {
+			d.midSystem = append(d.midSystem, llm.Part{Type: llm.PartText, Text: content.Str})
+		}
+		return nil
+	case content.IsArray():
+		return eachIndex(content, func(i int, b gjson.Result) *llm.Error {
+			bpath := path + ".content." + strconv.Itoa(i)
+			typ, err := blockType(bpath, b)
+			if err != nil {
+				return err
+			}
+			if typ != "text" {
+				return badRequest(bpath+".type", "system messages take only text blocks, got %q", typ)
+			}
+			p, err := d.textBlock(bpath, b)
+			if err != nil {
+				return err
+			}
+			d.midSystem = append(d.midSystem, p)
+			return nil
+		})
+	}
+	return badRequest(path+".content", "expected a string or an array of text blocks, got %s", kind(content))
+}
+
 func (d *requestDecoder) messages(v gjson.Result) *llm.Error {
 	if !v.IsArray() {
 		return badRequest("messages", "expected an array, got %s", kind(v))
 	}
-	n := 0
 	err := eachIndex(v, func(i int, m gjson.Result) *llm.Error {
-		n++
 		return d.message("messages."+strconv.Itoa(i), m)
 	})
 	if err != nil {
 		return err
 	}
-	if n == 0 {
-		return badRequest("messages", "at least one message is required")
+	if len(d.req.Messages) == 0 {
+		return badRequest("messages", "at least one user or assistant message is required")
 	}
 	return nil
 }
@@ -382,8 +423,10 @@ func (d *requestDecoder) message(path string, m gjson.Result) *llm.Error {
 				role = llm.RoleUser
 			case "assistant":
 				role = llm.RoleAssistant
+			case "system":
+				role = roleSystem
 			default:
-				return badRequest(path+".role", "unexpected role %q: roles are user and assistant, and the system prompt goes in the top-level system field", s)
+				return badRequest(path+".role", "unexpected role %q: roles are user, assistant and system", s)
 			}
 		case "content":
 			content = v
@@ -400,6 +443,9 @@ func (d *requestDecoder) message(path string, m gjson.Result) *llm.Error {
 	}
 	if !content.Exists() {
 		return badRequest(path+".content", "field required")
+	}
+	if role == roleSystem {
+		return d.systemMessage(path, content)
 	}
 
 	msg := llm.Message{Role: role}

@@ -264,8 +264,16 @@ func validate(r *wireRequest) string {
 	}
 	var prevToolUses map[string]bool
 	for i, m := range r.Messages {
+		if m.Role == "system" {
+			// Mid-conversation system messages (Claude Opus 4.8 and later,
+			// sent by Claude Code) must follow a user turn.
+			if i == 0 || r.Messages[i-1].Role != "user" {
+				return fmt.Sprintf("messages.%d: a system message must immediately follow a user message", i)
+			}
+			continue
+		}
 		if m.Role != "user" && m.Role != "assistant" {
-			return fmt.Sprintf("messages.%d.role: Input should be 'user' or 'assistant'", i)
+			return fmt.Sprintf("messages.%d.role: Input should be 'user', 'assistant' or 'system'", i)
 		}
 		bs, err := m.blocks()
 		if err != nil {

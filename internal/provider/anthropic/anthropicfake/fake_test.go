@@ -206,7 +206,8 @@ func TestErrors(t *testing.T) {
 			{"wrong key", "sk-ant-other", "2023-06-01", `{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}`, 401, "invalid x-api-key"},
 			{"no version", "sk-ant-test", "", `{"model":"m","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}`, 400, "anthropic-version"},
 			{"no max_tokens", "sk-ant-test", "2023-06-01", `{"model":"m","messages":[{"role":"user","content":"hi"}]}`, 400, "max_tokens: Field required"},
-			{"system role", "sk-ant-test", "2023-06-01", `{"model":"m","max_tokens":5,"messages":[{"role":"system","content":"hi"}]}`, 400, "messages.0.role"},
+			{"system message first", "sk-ant-test", "2023-06-01", `{"model":"m","max_tokens":5,"messages":[{"role":"system","content":"hi"}]}`, 400, "must immediately follow a user message"},
+			{"unknown role", "sk-ant-test", "2023-06-01", `{"model":"m","max_tokens":5,"messages":[{"role":"developer","content":"hi"}]}`, 400, "messages.0.role"},
 			{"thinking budget", "sk-ant-test", "2023-06-01", `{"model":"m","max_tokens":5,"thinking":{"type":"enabled","budget_tokens":1024},"messages":[{"role":"user","content":"hi"}]}`, 400, "max_tokens"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
