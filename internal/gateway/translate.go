@@ -248,11 +248,13 @@ func anthropicUsage(body []byte, path string) llm.Usage {
 		return llm.Usage{}
 	}
 	read := u.Get("cache_read_input_tokens").Int()
+	written := u.Get("cache_creation_input_tokens").Int()
 	return llm.Usage{
-		InputTokens:       u.Get("input_tokens").Int() + read + u.Get("cache_creation_input_tokens").Int(),
-		OutputTokens:      u.Get("output_tokens").Int(),
-		CachedInputTokens: read,
-		Present:           true,
+		InputTokens:           u.Get("input_tokens").Int() + read + written,
+		OutputTokens:          u.Get("output_tokens").Int(),
+		CachedInputTokens:     read,
+		CacheWriteInputTokens: written,
+		Present:               true,
 	}
 }
 

@@ -25,25 +25,31 @@ type Price struct {
 	CachedInputPerMTok float64
 	// CacheWritePerMTok is the price of input tokens written to the prompt
 	// cache where the provider charges extra for it (Anthropic); zero means
-	// no surcharge. Cost does not apply it: Usage carries no count of
-	// cache-write tokens, so they are priced as ordinary input.
+	// no surcharge, and such tokens are priced as ordinary input.
 	CacheWritePerMTok float64
 }
 
 // Cost returns the cost in US dollars of a call with usage u. Cached input
-// tokens, which OpenAI counts inside the input tokens, are priced at the
-// cached rate when it is known. Reasoning tokens are part of the output
-// tokens and cost no extra.
+// tokens and cache writes, which Usage counts inside the input tokens, are
+// priced at their own rates when those are known. Reasoning tokens are part
+// of the output tokens and cost no extra.
 func (p Price) Cost(u Usage) float64 {
-	cached := min(max(u.CachedInputTokens, 0), max(u.InputTokens, 0))
-	uncached := max(u.InputTokens, 0) - cached
-	cachedRate := p.CachedInputPerMTok
-	if cachedRate == 0 {
-		cachedRate = p.InputPerMTok
-	}
-	return (float64(uncached)*p.InputPerMTok +
-		float64(cached)*cachedRate +
+	input := max(u.InputTokens, 0)
+	cached := min(max(u.CachedInputTokens, 0), input)
+	written := min(max(u.CacheWriteInputTokens, 0), input-cached)
+	plain := input - cached - written
+	return (float64(plain)*p.InputPerMTok +
+		float64(cached)*orRate(p.CachedInputPerMTok, p.InputPerMTok) +
+		float64(written)*orRate(p.CacheWritePerMTok, p.InputPerMTok) +
 		float64(max(u.OutputTokens, 0))*p.OutputPerMTok) / 1e6
+}
+
+// orRate is rate when the price list knows it, else the fallback rate.
+func orRate(rate, fallback float64) float64 {
+	if rate == 0 {
+		return fallback
+	}
+	return rate
 }
 
 // builtinPricesYAML is the built-in price table: the popular models of each

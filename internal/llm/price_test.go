@@ -424,6 +424,7 @@ func FuzzLoadPrices(f *testing.F) {
 func TestPriceCost(t *testing.T) {
 	gpt4oMini := Price{InputPerMTok: 0.15, CachedInputPerMTok: 0.075, OutputPerMTok: 0.60}
 	mistral := Price{InputPerMTok: 2, OutputPerMTok: 6}
+	sonnet := Price{InputPerMTok: 3.00, CachedInputPerMTok: 0.30, CacheWritePerMTok: 3.75, OutputPerMTok: 15.00}
 	tests := []struct {
 		name  string
 		price Price
@@ -454,6 +455,24 @@ func TestPriceCost(t *testing.T) {
 		{name: "cached above input is capped", price: gpt4oMini, usage: Usage{InputTokens: 100, CachedInputTokens: 1000}, want: 100 * 0.075 / 1e6},
 		{name: "negative counts cost nothing", price: gpt4oMini, usage: Usage{InputTokens: -100, CachedInputTokens: -5, OutputTokens: -1}, want: 0},
 		{name: "embedding", price: Price{InputPerMTok: 0.02}, usage: Usage{InputTokens: 8}, want: 8 * 0.02 / 1e6},
+		{
+			name:  "cache writes at the write rate",
+			price: sonnet,
+			usage: Usage{InputTokens: 2098, CachedInputTokens: 1800, CacheWriteInputTokens: 248, OutputTokens: 503},
+			want:  (50*3.00 + 1800*0.30 + 248*3.75 + 503*15.00) / 1e6,
+		},
+		{
+			name:  "cache writes at the input rate when no write rate",
+			price: gpt4oMini,
+			usage: Usage{InputTokens: 1000, CacheWriteInputTokens: 400},
+			want:  1000 * 0.15 / 1e6,
+		},
+		{
+			name:  "cache writes beyond the uncached input are capped",
+			price: sonnet,
+			usage: Usage{InputTokens: 100, CachedInputTokens: 80, CacheWriteInputTokens: 50},
+			want:  (80*0.30 + 20*3.75) / 1e6,
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -9,13 +9,19 @@ import (
 
 // Usage is the token usage of one call as the upstream reported it. It
 // follows OpenAI's accounting: InputTokens includes CachedInputTokens and
-// OutputTokens includes ReasoningTokens. Negative counts from an upstream
-// are read as zero so that they cannot lower a cost.
+// CacheWriteInputTokens, and OutputTokens includes ReasoningTokens.
+// Negative counts from an upstream are read as zero so that they cannot
+// lower a cost.
 type Usage struct {
 	InputTokens       int64
 	OutputTokens      int64
 	CachedInputTokens int64
-	ReasoningTokens   int64
+	// CacheWriteInputTokens are prompt tokens written to the provider's
+	// cache (Anthropic's and Bedrock's cache_creation), which cost more
+	// than ordinary input. Omitted from JSON when zero so that the golden
+	// dumps of families without cache writes do not carry it.
+	CacheWriteInputTokens int64 `json:",omitempty"`
+	ReasoningTokens       int64
 	// Present is true when the body had a usage object at all, which tells
 	// "zero tokens" apart from "not reported".
 	Present bool

@@ -272,12 +272,12 @@ func TestUsageConversion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := llm.Usage{InputTokens: 2098, CachedInputTokens: 1800, OutputTokens: 503, Present: true}
+	want := llm.Usage{InputTokens: 2098, CachedInputTokens: 1800, CacheWriteInputTokens: 248, OutputTokens: 503, Present: true}
 	if resp.Usage != want {
 		t.Errorf("neutral usage = %+v, want %+v", resp.Usage, want)
 	}
-	// Cache writes come back as plain input tokens: the total is kept.
-	if got, want := anthropicUsage(resp.Usage), (wireUsage{InputTokens: 298, CacheReadInputTokens: 1800, OutputTokens: 503}); got != want {
+	// The round trip gives Anthropic's three input counts back.
+	if got, want := anthropicUsage(resp.Usage), (wireUsage{InputTokens: 50, CacheCreationInputTokens: 248, CacheReadInputTokens: 1800, OutputTokens: 503}); got != want {
 		t.Errorf("anthropic usage = %+v, want %+v", got, want)
 	}
 	if got := anthropicUsage(llm.Usage{InputTokens: 5, CachedInputTokens: 9}); got.InputTokens != 0 {

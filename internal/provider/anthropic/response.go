@@ -38,10 +38,10 @@ type wireUsage struct {
 //	InputTokens       = input_tokens + cache_read_input_tokens + cache_creation_input_tokens
 //	CachedInputTokens = cache_read_input_tokens
 //
-// and back, input_tokens = InputTokens - CachedInputTokens. llm.Usage has no
-// field for cache writes, so they come back as plain input tokens, with
-// cache_creation_input_tokens 0: the total is right, Anthropic's surcharge
-// on writes is not visible.
+//	CacheWriteInputTokens = cache_creation_input_tokens
+//
+// and back, input_tokens = InputTokens - CachedInputTokens -
+// CacheWriteInputTokens.
 
 // neutralUsage converts an Anthropic usage object.
 func neutralUsage(u gjson.Result) llm.Usage {
@@ -49,20 +49,23 @@ func neutralUsage(u gjson.Result) llm.Usage {
 		return llm.Usage{}
 	}
 	read := count(u.Get("cache_read_input_tokens"))
+	written := count(u.Get("cache_creation_input_tokens"))
 	return llm.Usage{
-		InputTokens:       count(u.Get("input_tokens")) + read + count(u.Get("cache_creation_input_tokens")),
-		CachedInputTokens: read,
-		OutputTokens:      count(u.Get("output_tokens")),
-		Present:           true,
+		InputTokens:           count(u.Get("input_tokens")) + read + written,
+		CachedInputTokens:     read,
+		CacheWriteInputTokens: written,
+		OutputTokens:          count(u.Get("output_tokens")),
+		Present:               true,
 	}
 }
 
 // anthropicUsage converts a neutral usage.
 func anthropicUsage(u llm.Usage) wireUsage {
 	return wireUsage{
-		InputTokens:          max(u.InputTokens-u.CachedInputTokens, 0),
-		CacheReadInputTokens: u.CachedInputTokens,
-		OutputTokens:         u.OutputTokens,
+		InputTokens:              max(u.InputTokens-u.CachedInputTokens-u.CacheWriteInputTokens, 0),
+		CacheReadInputTokens:     u.CachedInputTokens,
+		CacheCreationInputTokens: u.CacheWriteInputTokens,
+		OutputTokens:             u.OutputTokens,
 	}
 }
 

@@ -144,11 +144,13 @@ func (s *streamReader) handle(name string, data []byte) error {
 		s.push(finish)
 		if u := root.Get("usage"); u.IsObject() {
 			read := orCount(u.Get("cache_read_input_tokens"), s.cacheRead)
+			written := orCount(u.Get("cache_creation_input_tokens"), s.cacheWrite)
 			usage := llm.Usage{
-				InputTokens:       orCount(u.Get("input_tokens"), s.input) + read + orCount(u.Get("cache_creation_input_tokens"), s.cacheWrite),
-				CachedInputTokens: read,
-				OutputTokens:      count(u.Get("output_tokens")),
-				Present:           true,
+				InputTokens:           orCount(u.Get("input_tokens"), s.input) + read + written,
+				CachedInputTokens:     read,
+				CacheWriteInputTokens: written,
+				OutputTokens:          count(u.Get("output_tokens")),
+				Present:               true,
 			}
 			s.push(llm.StreamEvent{Type: llm.EventUsage, Usage: &usage})
 		}

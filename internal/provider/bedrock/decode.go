@@ -95,7 +95,8 @@ func finishReason(reason string) llm.FinishReason {
 // usage converts Converse's usage to llm.Usage, whose accounting is
 // OpenAI's: Bedrock's inputTokens exclude the tokens read from and written
 // to the prompt cache, which are billed as input too, so InputTokens is the
-// sum of the three and CachedInputTokens the cache reads. Bedrock does not
+// sum of the three, CachedInputTokens the cache reads and
+// CacheWriteInputTokens the writes. Bedrock does not
 // report reasoning tokens apart; they are in outputTokens. Negative counts
 // read as zero.
 func usage(u *tokenUsage) llm.Usage {
@@ -103,10 +104,11 @@ func usage(u *tokenUsage) llm.Usage {
 		return llm.Usage{}
 	}
 	return llm.Usage{
-		InputTokens:       max(u.InputTokens, 0) + max(u.CacheReadInputTokens, 0) + max(u.CacheWriteInputTokens, 0),
-		OutputTokens:      max(u.OutputTokens, 0),
-		CachedInputTokens: max(u.CacheReadInputTokens, 0),
-		Present:           true,
+		InputTokens:           max(u.InputTokens, 0) + max(u.CacheReadInputTokens, 0) + max(u.CacheWriteInputTokens, 0),
+		OutputTokens:          max(u.OutputTokens, 0),
+		CachedInputTokens:     max(u.CacheReadInputTokens, 0),
+		CacheWriteInputTokens: max(u.CacheWriteInputTokens, 0),
+		Present:               true,
 	}
 }
 
