@@ -779,6 +779,9 @@ consumers:
     models: [gpt-4o-mini]
     log_bodies: true
     body_max_bytes: 4096
+teams:
+  - name: payments
+  - name: apps
 `
 
 func newOASFixture(t *testing.T) *oasFixture {

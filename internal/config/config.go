@@ -18,6 +18,8 @@ type Config struct {
 	Providers []Provider `yaml:"providers,omitempty" json:"providers"`
 	Models    []Model    `yaml:"models,omitempty" json:"models"`
 	Consumers []Consumer `yaml:"consumers,omitempty" json:"consumers"`
+	Teams     []Team     `yaml:"teams,omitempty" json:"teams"`
+	Services  []Service  `yaml:"services,omitempty" json:"services"`
 }
 
 // Provider is an upstream API account the gateway forwards calls to.
@@ -158,7 +160,7 @@ type Price struct {
 type Consumer struct {
 	// Name identifies the consumer in call records; unique, lowercase.
 	Name string `yaml:"name" json:"name"`
-	// Team is the owning team.
+	// Team is the owning team; it must be declared under teams.
 	Team string `yaml:"team,omitempty" json:"team,omitempty"`
 	// Keys declared in the file; more can be created through the admin API.
 	Keys []ConsumerKey `yaml:"keys,omitempty" json:"keys,omitempty"`
@@ -168,6 +170,11 @@ type Consumer struct {
 	LogBodies *bool `yaml:"log_bodies,omitempty" json:"log_bodies,omitempty"`
 	// BodyMaxBytes caps the size of each captured body.
 	BodyMaxBytes *int `yaml:"body_max_bytes,omitempty" json:"body_max_bytes,omitempty"`
+	// Subscriptions are the services this consumer may call; declared
+	// here, they count as approved.
+	Subscriptions []string `yaml:"subscriptions,omitempty" json:"subscriptions,omitempty"`
+	// Policies limit this consumer's calls, whatever it calls.
+	Policies *Policies `yaml:"policies,omitempty" json:"policies,omitempty"`
 }
 
 // ConsumerKey is an API key declared in the file. Key is always an env:NAME
@@ -332,6 +339,13 @@ func (c *Config) ApplyDefaults() {
 		k := &c.Consumers[i]
 		k.Keys = nilIfEmpty(k.Keys)
 		k.Models = nilIfEmpty(k.Models)
+		k.Subscriptions = nilIfEmpty(k.Subscriptions)
+		k.Policies = k.Policies.withDefaults()
+	}
+	c.Teams = nilIfEmpty(c.Teams)
+	c.Services = nilIfEmpty(c.Services)
+	for i := range c.Services {
+		c.Services[i].applyDefaults()
 	}
 }
 

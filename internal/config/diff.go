@@ -15,6 +15,8 @@ var entityKinds = map[string]string{
 	"providers": "provider",
 	"models":    "model",
 	"consumers": "consumer",
+	"teams":     "team",
+	"services":  "service",
 }
 
 // Diff lists what differs between two configurations, one line per change

@@ -228,6 +228,8 @@ consumers:
     keys: [{name: default, key: env:WEB_SHOP_KEY}]
     models: [gpt-4o-mini]
     body_max_bytes: 65536
+teams:
+  - name: payments
 `)
 	want := []string{
 		"- provider local-vllm",
@@ -241,6 +243,12 @@ consumers:
 		"- consumer playground",
 		"- consumer support-bot",
 		"~ consumer web-shop: keys: [{name: default, key: env:WEB_SHOP_KEY} {name: ci, key: env:WEB_SHOP_CI_KEY}] -> [{name: default, key: env:WEB_SHOP_KEY}]",
+		"~ consumer web-shop: subscriptions: [orders-api] -> []",
+		"~ consumer web-shop: policies: {rate_limit: {requests_per_minute: 100, tokens_per_minute: 50000}, quota: {requests_per_day: 10000, tokens_per_month: 5000000}, budget: {usd_per_month: 200, warn_at: 0.8}} -> none",
+		"- team customer-support",
+		`~ team payments: description: "Checkout, orders and refunds" -> ""`,
+		"- service orders-api",
+		"- service support-bot",
 	}
 	if got := Diff(from, to); !reflect.DeepEqual(got, want) {
 		t.Errorf("got:\n%q\nwant:\n%q", got, want)

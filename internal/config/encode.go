@@ -46,6 +46,20 @@ var flowKeys = map[string]bool{
 	"breaker":   true,
 	"models":    true, // only the consumer allow-list: see flowShortNodes
 	"price":     true,
+	// services and policies
+	"tags":          true,
+	"methods":       true,
+	"hosts":         true,
+	"origins":       true,
+	"expose":        true,
+	"remove":        true,
+	"allow":         true,
+	"deny":          true,
+	"subscriptions": true,
+	"rate_limit":    true,
+	"quota":         true,
+	"budget":        true,
+	"health":        true,
 }
 
 // flowItemKeys are the lists whose items are each written on one line.
@@ -101,6 +115,12 @@ func (c Config) MarshalJSON() ([]byte, error) {
 	}
 	if p.Consumers == nil {
 		p.Consumers = []Consumer{}
+	}
+	if p.Teams == nil {
+		p.Teams = []Team{}
+	}
+	if p.Services == nil {
+		p.Services = []Service{}
 	}
 	return json.Marshal(p)
 }

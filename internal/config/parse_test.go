@@ -154,10 +154,13 @@ models:
     targets: [{provider: p, model: "true"}]
 consumers:
   - name: c
-    team: "  spaced: #team  "
+    team: t
     models: ["123"]
     body_max_bytes: 0
     log_bodies: true
+teams:
+  - name: t
+    description: "  spaced: #team  "
 `,
 	}
 	for name, src := range cases {
@@ -356,8 +359,8 @@ func TestParseStructureErrors(t *testing.T) {
 		},
 		{
 			name: "unknown section",
-			src:  "providers: []\nservices:\n  - name: orders\n",
-			want: `line 2: services: unknown field "services"`,
+			src:  "providers: []\ngadgets:\n  - name: orders\n",
+			want: `line 2: gadgets: unknown field "gadgets"`,
 		},
 		{
 			name: "unknown provider field with suggestion",
@@ -509,7 +512,7 @@ func TestParseJSON(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, want := string(b), `{"providers":[],"models":[],"consumers":[]}`; got != want {
+		if got, want := string(b), `{"providers":[],"models":[],"consumers":[],"teams":[],"services":[]}`; got != want {
 			t.Errorf("got %s, want %s", got, want)
 		}
 	})

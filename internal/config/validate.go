@@ -81,6 +81,7 @@ func (c *Config) validate() Errors {
 		v.consumer(k, path, models, keyRefs)
 		v.unique(consumers, k.Name, path, "consumer")
 	}
+	v.validateSections(c, models)
 	return v.errs
 }
 

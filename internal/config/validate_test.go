@@ -427,7 +427,7 @@ func TestValidationErrors(t *testing.T) {
 		// Consumers.
 		{
 			name: "consumer name required",
-			src:  "  - team: payments\n",
+			src:  "  - models: []\n",
 			want: "line 8: consumers[0].name: is required",
 		},
 		{
