@@ -2,11 +2,11 @@ package calllog
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -70,7 +70,8 @@ type tuning struct {
 	minBackoff    time.Duration // wait after the first failure before trying the store again
 	maxBackoff    time.Duration // cap of the doubling backoff
 	maxPending    int           // cap of the pending map
-	spillBufMax   int           // Record flushes the spill buffer itself past this many bytes
+	spillBufMax   int           // the flusher writes the spill buffer out past this many bytes
+	spillBufWait  int           // Record writes the spill buffer itself past this many bytes
 	poisonStrikes int           // failures, each after the store accepted other records, before one record is dropped
 }
 
@@ -80,6 +81,7 @@ var defaultTuning = tuning{
 	maxBackoff:    30 * time.Second,
 	maxPending:    defaultMaxPending,
 	spillBufMax:   256 << 10,
+	spillBufWait:  1 << 20,
 	poisonStrikes: 3,
 }
 
@@ -149,6 +151,7 @@ func newRecorder(st Store, o Options, t tuning) (*Recorder, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	t.spillBufWait = max(t.spillBufWait, t.spillBufMax)
 	r := &Recorder{
 		st:      st,
 		o:       o,
@@ -166,6 +169,7 @@ func newRecorder(st Store, o Options, t tuning) (*Recorder, error) {
 		return nil, err
 	}
 	r.runCtx, r.cancelRun = context.WithCancel(context.Background())
+	r.startSpill()
 	go r.run()
 	return r, nil
 }
@@ -437,12 +441,29 @@ func prepareRecord(rec *Record, set *secretSet) {
 	} {
 		*p = storable(*p)
 	}
+	// Attempts and Dropped share their arrays with the caller's record, so
+	// they are copied before anything in them changes, which is rare.
+	copied := false
 	for i := range rec.Attempts {
-		a := &rec.Attempts[i]
-		a.Provider, a.UpstreamModel, a.KeyID, a.ErrorType = storable(a.Provider), storable(a.UpstreamModel), storable(a.KeyID), storable(a.ErrorType)
+		a := rec.Attempts[i]
+		b := a
+		b.Provider, b.UpstreamModel, b.KeyID, b.ErrorType = storable(a.Provider), storable(a.UpstreamModel), storable(a.KeyID), storable(a.ErrorType)
+		if b == a {
+			continue
+		}
+		if !copied {
+			rec.Attempts, copied = slices.Clone(rec.Attempts), true
+		}
+		rec.Attempts[i] = b
 	}
-	for i := range rec.Dropped { // field names a client chose: may be anything
-		rec.Dropped[i] = storable(rec.Dropped[i])
+	copied = false
+	for i, d := range rec.Dropped { // field names a client chose: may be anything
+		if s := storable(d); s != d {
+			if !copied {
+				rec.Dropped, copied = slices.Clone(rec.Dropped), true
+			}
+			rec.Dropped[i] = s
+		}
 	}
 	rec.ErrorMessage = set.redact(storable(rec.ErrorMessage))
 	rec.RequestBody = set.redact(storable(rec.RequestBody))
@@ -463,16 +484,23 @@ func storable(s string) string {
 }
 
 // spillOne is Record's overload path: the record is redacted here because the
-// spill file must never hold secrets.
+// spill file must never hold secrets, and encoded into a pooled buffer, so
+// that the spill lock is held only to copy the line in.
 func (r *Recorder) spillOne(rec Record) {
 	prepareRecord(&rec, r.secrets.get())
-	line, err := json.Marshal(&rec)
+	bp := lineBufs.Get().(*[]byte)
+	line, err := appendRecord((*bp)[:0], &rec)
 	if err != nil {
+		lineBufs.Put(bp)
 		r.dropRecord(rec.ID, fmt.Errorf("encoding call record: %w", err))
 		return
 	}
 	line = append(line, '\n')
 	r.spillAppend(line, []string{rec.ID})
+	if cap(line) <= maxPooledLine {
+		*bp = line[:0]
+		lineBufs.Put(bp)
+	}
 }
 
 // spillRecords appends prepared records to the spill file and writes them out.
@@ -480,12 +508,13 @@ func (r *Recorder) spillRecords(recs []Record) {
 	var buf []byte
 	ids := make([]string, 0, len(recs))
 	for i := range recs {
-		line, err := json.Marshal(&recs[i])
-		if err != nil {
+		n := len(buf)
+		var err error
+		if buf, err = appendRecord(buf, &recs[i]); err != nil {
+			buf = buf[:n]
 			r.dropRecord(recs[i].ID, fmt.Errorf("encoding call record: %w", err))
 			continue
 		}
-		buf = append(buf, line...)
 		buf = append(buf, '\n')
 		ids = append(ids, recs[i].ID)
 	}

@@ -124,6 +124,7 @@ var testTuning = tuning{
 	maxBackoff:    20 * time.Millisecond,
 	maxPending:    defaultMaxPending,
 	spillBufMax:   256 << 10,
+	spillBufWait:  1 << 20,
 	poisonStrikes: 3,
 }
 

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf8"
 )
 
@@ -25,9 +26,12 @@ const redactRounds = 4
 
 // The patterns below are matched by hand-written scanners rather than
 // regular expressions: Go's regexp runs at a few MB/s with capture groups,
-// which on 8 KiB bodies made the writer, not the store, the bottleneck. Each
-// scanner looks for a literal (a key prefix, a ':' or '=' after a field name)
-// and checks the surroundings, so a body costs a few memchr passes.
+// which on 8 KiB bodies made the writer, not the store, the bottleneck. Every
+// key prefix, JWT and Authorization scheme begins a word, so one pass over
+// the starts of words finds them all (findWordSecrets); field names are found
+// from the ':' or '=' after them. A search per literal, as this once did,
+// cost a pass over the body for each of 21 literals, and this runs on the
+// request goroutine when the queue is full.
 
 const (
 	upperChars = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -230,12 +234,7 @@ func (ss *secretSet) replace(s string) string {
 
 // findSpans returns the secrets in s, sorted and without overlaps.
 func findSpans(s string) []span {
-	var spans []span
-	for i := range tokenRules {
-		spans = tokenRules[i].find(s, spans)
-	}
-	spans = findJWTs(s, spans)
-	spans = findAuthCredentials(s, spans)
+	spans := findWordSecrets(s, nil)
 	spans = findJSONFields(s, spans)
 	spans = findQueryParams(s, spans)
 	if strings.Contains(s, "PRIVATE KEY-----") {
@@ -280,103 +279,163 @@ func applyRules(s string) string {
 	return b.String()
 }
 
-// wordStart reports whether position i of s starts a word.
-func wordStart(s string, i int) bool {
-	return i == 0 || !wordBytes[s[i-1]]
+// wordLit is a literal that begins a secret at the start of a word: a key
+// prefix, the "eyJ" of a JWT, or an Authorization scheme.
+type wordLit struct {
+	lit  string
+	fold bool       // matched ignoring ASCII case
+	rule *tokenRule // set for key prefixes
+	kind wordLitKind
 }
 
-func (t *tokenRule) find(s string, spans []span) []span {
-	for _, prefix := range t.prefixes {
-		for i := 0; ; {
-			j := strings.Index(s[i:], prefix)
-			if j < 0 {
-				break
+type wordLitKind uint8
+
+const (
+	litKey wordLitKind = iota
+	litJWT
+	litScheme
+)
+
+// wordLits lists every literal; wordLitsByFirst indexes it by first byte.
+var wordLits, wordLitsByFirst = func() ([]wordLit, [256][]uint8) {
+	var lits []wordLit
+	for i := range tokenRules {
+		for _, p := range tokenRules[i].prefixes {
+			lits = append(lits, wordLit{lit: p, rule: &tokenRules[i], kind: litKey})
+		}
+	}
+	lits = append(lits, wordLit{lit: "eyJ", kind: litJWT},
+		wordLit{lit: "bearer", fold: true, kind: litScheme}, wordLit{lit: "basic", fold: true, kind: litScheme})
+	var by [256][]uint8
+	for i, l := range lits {
+		c := l.lit[0]
+		by[c] = append(by[c], uint8(i))
+		if l.fold && c >= 'a' && c <= 'z' {
+			by[c-'a'+'A'] = append(by[c-'a'+'A'], uint8(i))
+		}
+	}
+	return lits, by
+}()
+
+// maxWordLits bounds wordLits so that findWordSecrets keeps its state on
+// the stack; TestWordLitsFit holds it to that.
+const maxWordLits = 32
+
+// findWordSecrets finds keys, JWTs and Bearer or Basic credentials. It
+// visits the start of every word once and tries the literals that begin with
+// its byte there. Like a search per literal, it looks for a literal again
+// only after the end of that literal's last match, so a credential that
+// happens to hold the word "bearer" does not make its own tail a credential.
+func findWordSecrets(s string, spans []span) []span {
+	var next [maxWordLits]int // per literal: where it may match again
+	for p := 0; p < len(s); {
+		c := s[p]
+		if !wordBytes[c] {
+			p++
+			continue
+		}
+		for _, li := range wordLitsByFirst[c] {
+			w := &wordLits[li]
+			if p < next[li] || len(s)-p < len(w.lit) {
+				continue
 			}
-			start := i + j
-			body := start + len(prefix)
-			end := t.alphabet.run(s, body)
-			n := end - body
-			ok := n >= t.min && wordStart(s, start)
-			if t.exact {
-				ok = ok && n == t.min && (end == len(s) || !wordBytes[s[end]])
+			if w.fold {
+				if !strings.EqualFold(s[p:p+len(w.lit)], w.lit) {
+					continue
+				}
+			} else if s[p:p+len(w.lit)] != w.lit {
+				continue
+			}
+			var sp span
+			var ok bool
+			switch w.kind {
+			case litKey:
+				sp, ok = w.rule.match(s, p, p+len(w.lit))
+			case litJWT:
+				sp, ok = jwtAt(s, p)
+			case litScheme:
+				sp, ok = credentialAfter(s, p+len(w.lit))
 			}
 			if ok {
-				spans = append(spans, span{start, end, redactedMarker})
-				i = end
-			} else {
-				i = start + 1
+				spans = append(spans, sp)
+				next[li] = sp.end
 			}
+		}
+		for p++; p < len(s) && wordBytes[s[p]]; p++ {
 		}
 	}
 	return spans
 }
 
-// findJWTs finds header.payload.signature with a header and payload that are
-// base64url JSON objects, which both begin "eyJ".
-func findJWTs(s string, spans []span) []span {
-	for i := 0; ; {
-		j := strings.Index(s[i:], "eyJ")
-		if j < 0 {
-			return spans
-		}
-		start := i + j
-		i = start + 1
-		if !wordStart(s, start) {
-			continue
-		}
-		p := base64url.run(s, start+3)
-		if p-start < 8 || p+4 > len(s) || s[p] != '.' || s[p+1:p+4] != "eyJ" {
-			continue
-		}
-		q := base64url.run(s, p+4)
-		if q-(p+1) < 8 || q >= len(s) || s[q] != '.' {
-			continue
-		}
-		end := base64url.run(s, q+1)
-		spans = append(spans, span{start, end, redactedMarker})
-		i = end
+// match reports the key whose prefix, at the start of a word, runs from
+// start to body.
+func (t *tokenRule) match(s string, start, body int) (span, bool) {
+	end := t.alphabet.run(s, body)
+	n := end - body
+	ok := n >= t.min
+	if t.exact {
+		ok = ok && n == t.min && (end == len(s) || !wordBytes[s[end]])
 	}
+	return span{start, end, redactedMarker}, ok
 }
 
-// findAuthCredentials finds the credential after the words Bearer and Basic,
-// unless it reads like prose ("Bearer authentication").
-func findAuthCredentials(s string, spans []span) []span {
-	for _, scheme := range []string{"bearer", "basic"} {
-		for i := 0; ; {
-			j := indexFold(s[i:], scheme)
-			if j < 0 {
-				break
-			}
-			start := i + j
-			i = start + 1
-			k := start + len(scheme)
-			if !wordStart(s, start) || k >= len(s) || !isSpace(s[k]) {
-				continue
-			}
-			for k < len(s) && isSpace(s[k]) {
-				k++
-			}
-			end := credentialBytes.run(s, k)
-			for end < len(s) && s[end] == '=' {
-				end++
-			}
-			if end == k || isProseWord(s[k:end]) {
-				continue
-			}
-			spans = append(spans, span{k, end, redactedMarker})
-			i = end
-		}
+// jwtAt reports a JWT, header.payload.signature, starting with the "eyJ" at
+// start: a header and payload that are base64url JSON objects, which both
+// begin "eyJ".
+func jwtAt(s string, start int) (span, bool) {
+	p := base64url.run(s, start+3)
+	if p-start < 8 || p+4 > len(s) || s[p] != '.' || s[p+1:p+4] != "eyJ" {
+		return span{}, false
 	}
-	return spans
+	q := base64url.run(s, p+4)
+	if q-(p+1) < 8 || q >= len(s) || s[q] != '.' {
+		return span{}, false
+	}
+	return span{start, base64url.run(s, q+1), redactedMarker}, true
+}
+
+// credentialAfter reports the credential that follows a Bearer or Basic
+// scheme ending at k, unless it reads like prose ("Bearer authentication").
+func credentialAfter(s string, k int) (span, bool) {
+	if k >= len(s) || !isSpace(s[k]) {
+		return span{}, false
+	}
+	for k < len(s) && isSpace(s[k]) {
+		k++
+	}
+	end := credentialBytes.run(s, k)
+	for end < len(s) && s[end] == '=' {
+		end++
+	}
+	if end == k || isProseWord(s[k:end]) {
+		return span{}, false
+	}
+	return span{k, end, redactedMarker}, true
 }
 
 func isSpace(c byte) bool {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'
 }
 
+// secretSuffixesByLast groups secretFieldSuffixes by their last byte, in
+// both cases: a name is compared only with the suffixes it can end in. Every
+// ':' in a JSON body asks, so comparing with all two dozen cost more than all
+// the other rules together.
+var secretSuffixesByLast = func() (t [256][]string) {
+	for _, s := range secretFieldSuffixes {
+		c := s[len(s)-1]
+		t[c] = append(t[c], s)
+		t[c-'a'+'A'] = append(t[c-'a'+'A'], s)
+	}
+	return t
+}()
+
 // secretName reports whether name ends like a credential field's name.
 func secretName(name string) bool {
-	for _, suffix := range secretFieldSuffixes {
+	if name == "" {
+		return false
+	}
+	for _, suffix := range secretSuffixesByLast[name[len(name)-1]] {
 		if len(name) >= len(suffix) && strings.EqualFold(name[len(name)-len(suffix):], suffix) {
 			return true
 		}
@@ -548,62 +607,20 @@ func isProseWord(s string) bool {
 	return true
 }
 
-// indexFold returns the index of the first occurrence of the lower-case ASCII
-// word in s, ignoring ASCII case, or -1; it does not allocate a lowered copy
-// of s.
-func indexFold(s, word string) int {
-	n := len(word)
-	if n == 0 {
-		return 0
-	}
-	lo := word[0]
-	up := lo
-	if lo >= 'a' && lo <= 'z' {
-		up = lo - 'a' + 'A'
-	}
-	// Next positions of either case of the first byte, each searched for only
-	// once it has been passed, so the scan stays linear.
-	nextLo, nextUp := -1, -1
-	loDone, upDone := false, lo == up
-	for i := 0; i+n <= len(s); {
-		if !loDone && nextLo < i {
-			if k := strings.IndexByte(s[i:], lo); k < 0 {
-				loDone = true
-			} else {
-				nextLo = i + k
-			}
-		}
-		if !upDone && nextUp < i {
-			if k := strings.IndexByte(s[i:], up); k < 0 {
-				upDone = true
-			} else {
-				nextUp = i + k
-			}
-		}
-		j := -1
-		if !loDone {
-			j = nextLo
-		}
-		if !upDone && (j < 0 || nextUp < j) {
-			j = nextUp
-		}
-		if j < 0 || j+n > len(s) {
-			return -1
-		}
-		if strings.EqualFold(s[j:j+n], word) {
-			return j
-		}
-		i = j + 1
-	}
-	return -1
+// secretCache rebuilds the secret set only when the configured secrets
+// change. Every spilled record asks for the set on its request goroutine, so
+// the common case, nothing changed, is a comparison without a lock; the
+// comparison is cheap because the configuration hands out the same strings
+// each time.
+type secretCache struct {
+	fn  func() []string
+	mu  sync.Mutex // serialises rebuilds
+	cur atomic.Pointer[cachedSecrets]
 }
 
-// secretCache rebuilds the secret set only when the configured secrets change.
-type secretCache struct {
-	fn   func() []string
-	mu   sync.Mutex
-	last []string
-	set  *secretSet
+type cachedSecrets struct {
+	src []string // a copy of what fn returned: its caller may reuse the slice
+	set *secretSet
 }
 
 func (c *secretCache) get() *secretSet {
@@ -611,13 +628,17 @@ func (c *secretCache) get() *secretSet {
 		return nil
 	}
 	secrets := c.fn()
+	if cur := c.cur.Load(); cur != nil && slices.Equal(secrets, cur.src) {
+		return cur.set
+	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.set == nil || !slices.Equal(secrets, c.last) {
-		c.last = slices.Clone(secrets)
-		c.set = newSecretSet(secrets)
+	if cur := c.cur.Load(); cur != nil && slices.Equal(secrets, cur.src) {
+		return cur.set
 	}
-	return c.set
+	next := &cachedSecrets{src: slices.Clone(secrets), set: newSecretSet(secrets)}
+	c.cur.Store(next)
+	return next.set
 }
 
 // Cap copies at most limit bytes of b, cutting at a UTF-8 boundary, and

@@ -31,70 +31,141 @@ const replayPause = time.Second
 
 // spillFile is the live spill file and the buffer in front of it. The file is
 // opened on the first write, so an idle recorder leaves no empty file behind.
+//
+// Record copies its encoded line into the buffer under mu, which is held for
+// nothing else but swapping the buffer out: a request never waits on a write
+// or an fsync while the file keeps up. The buffer is written under fileMu by
+// the flusher goroutine once it passes spillBufMax, by the writer every
+// FlushInterval, and by Record itself only once it passes spillBufWait, when
+// the flusher cannot keep up: that back-pressure bounds memory without ever
+// dropping a record for want of room. Lock order: fileMu, then mu.
 type spillFile struct {
-	mu       sync.Mutex
-	dir      string
+	dir string
+
+	mu     sync.Mutex
+	buf    []byte
+	ids    []string      // ids of the records in buf, one per line, in order
+	spare  spillBatch    // an emptied buffer to swap in, so a swap allocates nothing
+	closed bool          // Close has stopped the flusher: appends are written at once
+	kick   chan struct{} // wakes the flusher; closed, under mu, by spillClose
+
+	fileMu   sync.Mutex
 	f        *os.File
 	size     int64 // bytes of complete lines in f
 	recs     int   // records in f
-	buf      []byte
-	ids      []string // ids of the records in buf, one per line, in order
-	unsynced bool     // f was written since its last fsync
-	openLine bool     // f ends in a partial line that could not be cut off
-	closed   bool     // the writer has stopped: appends are written and synced at once
+	unsynced bool  // f was written since its last fsync
+	openLine bool  // f ends in a partial line that could not be cut off
+	// fileClosed: the writer has stopped, so every write is synced and the
+	// file closed at once.
+	fileClosed  bool
+	flusherDone chan struct{}
+}
+
+// spillBatch is a buffer taken out of spillFile to be written.
+type spillBatch struct {
+	buf []byte
+	ids []string
 }
 
 func (s *spillFile) path() string { return filepath.Join(s.dir, spillName) }
 
-// spillAppend adds encoded lines to the buffer. It writes the buffer out when
-// it has grown past spillBufMax, so memory stays bounded while the writer is
-// stuck in a slow insert, or at once after Close, when no writer will.
+// startSpill prepares the buffer and starts the flusher goroutine.
+func (r *Recorder) startSpill() {
+	r.spill.kick = make(chan struct{}, 1)
+	r.spill.flusherDone = make(chan struct{})
+	go r.flushSpill()
+}
+
+// flushSpill is the flusher goroutine. It runs at normal priority, unlike
+// the writer: at peak the writer is starved by design, and the buffer would
+// then be written by requests.
+func (r *Recorder) flushSpill() {
+	defer close(r.spill.flusherDone)
+	for range r.spill.kick {
+		r.spillFlush()
+	}
+}
+
+// spillAppend adds encoded lines to the buffer. Past spillBufMax it wakes
+// the flusher; past spillBufWait, or after Close, it writes the buffer
+// itself.
 func (r *Recorder) spillAppend(lines []byte, ids []string) {
 	if len(ids) == 0 {
 		return
 	}
 	s := &r.spill
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	s.buf = append(s.buf, lines...)
 	s.ids = append(s.ids, ids...)
 	r.spillBytes.Add(int64(len(lines)))
 	r.spillRecs.Add(int64(len(ids)))
-	switch {
-	case s.closed:
-		r.spillFlushLocked()
-		r.spillSyncLocked()
-		if s.f != nil {
-			if err := s.f.Close(); err != nil {
-				r.log.Error("closing call log spill file", "file", s.path(), "err", err)
-			}
-			s.f = nil
+	n, closed := len(s.buf), s.closed
+	if n >= r.t.spillBufMax && !closed {
+		select {
+		case s.kick <- struct{}{}:
+		default: // already woken
 		}
-	case len(s.buf) >= r.t.spillBufMax:
-		r.spillFlushLocked()
+	}
+	s.mu.Unlock()
+	if closed || n >= r.t.spillBufWait {
+		r.spillFlush()
 	}
 }
 
+// spillFlush writes the buffer out; after Close it also syncs and closes the
+// file.
 func (r *Recorder) spillFlush() {
-	r.spill.mu.Lock()
+	s := &r.spill
+	s.fileMu.Lock()
+	defer s.fileMu.Unlock()
 	r.spillFlushLocked()
-	r.spill.mu.Unlock()
+	if s.fileClosed && s.f != nil {
+		_ = r.spillSyncLocked() // logged
+		if err := s.f.Close(); err != nil {
+			r.log.Error("closing call log spill file", "file", s.path(), "err", err)
+		}
+		s.f = nil
+	}
 }
 
-// spillFlushLocked writes the buffer to the live file. On a failed or short
-// write the complete lines that made it count as spilled, a trailing partial
-// line is cut off again so the next append starts on a fresh line, and the
-// records that did not make it are dropped and logged.
+// spillFlushLocked takes the buffer and writes it to the live file. fileMu
+// must be held.
 func (r *Recorder) spillFlushLocked() {
 	s := &r.spill
-	if len(s.buf) == 0 {
+	s.mu.Lock()
+	if len(s.ids) == 0 {
+		s.mu.Unlock()
+		return
+	}
+	b := spillBatch{buf: s.buf, ids: s.ids}
+	s.buf, s.ids, s.spare = s.spare.buf, s.spare.ids, spillBatch{}
+	s.mu.Unlock()
+	r.spillWriteLocked(b.buf, b.ids)
+
+	clear(b.ids) // drop the ids while the slice waits
+	if cap(b.buf) > 2*r.t.spillBufWait {
+		return // do not keep a buffer sized by a rare burst
+	}
+	s.mu.Lock()
+	if s.spare.buf == nil && s.spare.ids == nil {
+		s.spare = spillBatch{buf: b.buf[:0], ids: b.ids[:0]}
+	}
+	s.mu.Unlock()
+}
+
+// spillWriteLocked writes buffered lines to the live file. On a failed or
+// short write the complete lines that made it count as spilled, a trailing
+// partial line is cut off again so the next append starts on a fresh line,
+// and the records that did not make it are dropped and logged.
+func (r *Recorder) spillWriteLocked(buf []byte, ids []string) {
+	s := &r.spill
+	if len(buf) == 0 {
 		return
 	}
 	if s.f == nil {
 		f, err := os.OpenFile(s.path(), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 		if err != nil {
-			r.spillLost(s.ids, len(s.buf), fmt.Errorf("opening spill file: %w", err))
-			r.spillReset()
+			r.spillLost(ids, len(buf), fmt.Errorf("opening spill file: %w", err))
 			return
 		}
 		size := int64(0)
@@ -105,25 +176,23 @@ func (r *Recorder) spillFlushLocked() {
 	}
 	if s.openLine {
 		if _, err := s.f.Write([]byte{'\n'}); err != nil {
-			r.spillLost(s.ids, len(s.buf), fmt.Errorf("writing spill file: %w", err))
-			r.spillReset()
+			r.spillLost(ids, len(buf), fmt.Errorf("writing spill file: %w", err))
 			return
 		}
 		s.size++
 		s.openLine = false
 	}
-	n, err := s.f.Write(s.buf)
+	n, err := s.f.Write(buf)
 	if err == nil {
 		s.size += int64(n)
-		s.recs += len(s.ids)
+		s.recs += len(ids)
 		s.unsynced = true
-		r.spilled.Add(uint64(len(s.ids)))
-		r.spillReset()
+		r.spilled.Add(uint64(len(ids)))
 		return
 	}
 	werr := fmt.Errorf("writing spill file: %w", err)
-	good := bytes.LastIndexByte(s.buf[:n], '\n') + 1
-	k := bytes.Count(s.buf[:good], []byte{'\n'})
+	good := bytes.LastIndexByte(buf[:n], '\n') + 1
+	k := bytes.Count(buf[:good], []byte{'\n'})
 	s.recs += k
 	r.spilled.Add(uint64(k))
 	if n > good {
@@ -134,26 +203,14 @@ func (r *Recorder) spillFlushLocked() {
 			r.log.Error("cutting partial line from spill file", "file", s.path(), "err", terr)
 			s.size += int64(n)
 			s.openLine = true
-			r.pending.remove(s.ids[k])
+			r.pending.remove(ids[k])
 			r.spillRecs.Add(-1)
-			r.spillLost(s.ids[k+1:], len(s.buf)-n, werr)
-			r.spillReset()
+			r.spillLost(ids[k+1:], len(buf)-n, werr)
 			return
 		}
 	}
 	s.size += int64(good)
-	r.spillLost(s.ids[k:], len(s.buf)-good, werr)
-	r.spillReset()
-}
-
-// spillReset empties the buffer.
-func (r *Recorder) spillReset() {
-	s := &r.spill
-	clear(s.ids)
-	s.buf, s.ids = s.buf[:0], s.ids[:0]
-	if cap(s.buf) > 4*r.t.spillBufMax {
-		s.buf = nil // do not keep a buffer sized by a rare burst
-	}
+	r.spillLost(ids[k:], len(buf)-good, werr)
 }
 
 // spillLost drops buffered records that could not be written.
@@ -172,12 +229,23 @@ func (r *Recorder) spillLost(ids []string, lostBytes int, err error) {
 }
 
 // spillSync writes the buffer out and fsyncs the live file; the writer calls
-// it every FlushInterval.
+// it every FlushInterval. The fsync runs outside the locks, so that appends,
+// and writes by the flusher, go on meanwhile: only the writer goroutine
+// closes the file while the writer runs, so it cannot be closed under it.
 func (r *Recorder) spillSync() {
-	r.spill.mu.Lock()
+	s := &r.spill
+	s.fileMu.Lock()
 	r.spillFlushLocked()
-	r.spillSyncLocked()
-	r.spill.mu.Unlock()
+	f := s.f
+	dirty := f != nil && s.unsynced
+	s.unsynced = false
+	s.fileMu.Unlock()
+	if !dirty {
+		return
+	}
+	if err := f.Sync(); err != nil {
+		r.log.Error("syncing call log spill file", "file", s.path(), "err", err)
+	}
 }
 
 func (r *Recorder) spillSyncLocked() error {
@@ -193,12 +261,18 @@ func (r *Recorder) spillSyncLocked() error {
 	return nil
 }
 
-// spillClose flushes, fsyncs and closes the live file; appends after it write
-// through.
+// spillClose stops the flusher, then flushes, fsyncs and closes the live
+// file; appends after it write through.
 func (r *Recorder) spillClose() error {
 	s := &r.spill
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.closed = true
+	close(s.kick)
+	s.mu.Unlock()
+	<-s.flusherDone
+
+	s.fileMu.Lock()
+	defer s.fileMu.Unlock()
 	r.spillFlushLocked()
 	err := r.spillSyncLocked()
 	if s.f != nil {
@@ -207,12 +281,12 @@ func (r *Recorder) spillClose() error {
 		}
 		s.f = nil
 	}
-	s.closed = true
+	s.fileClosed = true
 	return err
 }
 
 // rotateLocked renames the live file to a new replay file and returns its
-// path, or "" when it holds no records.
+// path, or "" when it holds no records. fileMu must be held.
 func (r *Recorder) rotateLocked() (string, error) {
 	s := &r.spill
 	r.spillFlushLocked()
@@ -380,9 +454,9 @@ func (r *Recorder) replayStep() {
 	rp := &r.replay
 	if rp.cur == nil {
 		if len(rp.files) == 0 {
-			r.spill.mu.Lock()
+			r.spill.fileMu.Lock()
 			path, err := r.rotateLocked()
-			r.spill.mu.Unlock()
+			r.spill.fileMu.Unlock()
 			if err != nil {
 				r.log.Error("rotating call log spill file for replay", "err", err)
 				rp.pauseUntil = time.Now().Add(replayPause)
@@ -449,8 +523,8 @@ func (r *Recorder) readReplay(cur *replayFile) []Record {
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue // holds no record
 		}
-		var rec Record
-		if err := json.Unmarshal(line, &rec); err != nil {
+		rec, err := decodeLine(line)
+		if err != nil {
 			r.dropLine(cur, err)
 			continue
 		}

@@ -1,0 +1,243 @@
+package calllog
+
+import (
+	"encoding/json"
+	"math"
+	"strconv"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// A spill file line is exactly what json.Marshal makes of a Record, so files
+// written before the encoder below existed and files written by it are one
+// format, read by one decoder. The encoder exists because json.Marshal's
+// reflection was a fifth of the spill path's CPU, and the spill path runs on
+// the request goroutine at peak load. The tests hold it to json.Marshal's
+// bytes, field for field (TestAppendRecordMatchesMarshal, FuzzAppendRecord).
+
+// appendRecord appends rec as json.Marshal would encode it. For the values
+// json.Marshal refuses (a time outside years 0–9999 or with a zone offset of
+// a day or more, a NaN or infinite cost) it defers to json.Marshal, so the
+// error is the same too.
+func appendRecord(b []byte, rec *Record) ([]byte, error) {
+	if !fastEncodable(rec) {
+		// A copy, so that rec does not escape: json.Marshal would move every
+		// record the caller encodes to the heap, not only this rare one.
+		cp := *rec
+		line, err := json.Marshal(&cp)
+		if err != nil {
+			return b, err
+		}
+		return append(b, line...), nil
+	}
+	b = append(b, `{"id":`...)
+	b = appendString(b, rec.ID)
+	b = append(b, `,"time":"`...)
+	b = rec.Time.AppendFormat(b, time.RFC3339Nano)
+	b = append(b, '"')
+	b = appendStringField(b, `,"consumer":`, rec.Consumer)
+	b = appendStringField(b, `,"key_id":`, rec.KeyID)
+	b = append(b, `,"endpoint":`...)
+	b = appendString(b, rec.Endpoint)
+	b = appendStringField(b, `,"model":`, rec.Model)
+	b = appendStringField(b, `,"provider":`, rec.Provider)
+	b = appendStringField(b, `,"upstream_model":`, rec.UpstreamModel)
+	b = append(b, `,"status":`...)
+	b = strconv.AppendInt(b, int64(rec.Status), 10)
+	b = appendStringField(b, `,"error_type":`, rec.ErrorType)
+	b = appendStringField(b, `,"error_message":`, rec.ErrorMessage)
+	b = append(b, `,"latency_us":`...)
+	b = strconv.AppendInt(b, rec.LatencyUS, 10)
+	b = appendIntField(b, `,"upstream_us":`, rec.UpstreamUS)
+	b = appendIntField(b, `,"ttft_us":`, rec.TTFTUS)
+	b = appendIntField(b, `,"input_tokens":`, rec.InputTokens)
+	b = appendIntField(b, `,"output_tokens":`, rec.OutputTokens)
+	if rec.CostUSD != 0 {
+		b = append(b, `,"cost_usd":`...)
+		b = appendFloat(b, rec.CostUSD)
+	}
+	if rec.Stream {
+		b = append(b, `,"stream":true`...)
+	}
+	b = append(b, `,"request_bytes":`...)
+	b = strconv.AppendInt(b, rec.RequestBytes, 10)
+	b = append(b, `,"response_bytes":`...)
+	b = strconv.AppendInt(b, rec.ResponseBytes, 10)
+	b = appendStringField(b, `,"client_ip":`, rec.ClientIP)
+	b = appendStringField(b, `,"user_agent":`, rec.UserAgent)
+	b = appendStringField(b, `,"trace_id":`, rec.TraceID)
+	b = appendStringField(b, `,"request_body":`, rec.RequestBody)
+	b = appendStringField(b, `,"response_body":`, rec.ResponseBody)
+	if len(rec.Attempts) > 0 {
+		b = append(b, `,"attempts":[`...)
+		for i := range rec.Attempts {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendAttempt(b, &rec.Attempts[i])
+		}
+		b = append(b, ']')
+	}
+	if rec.Fallback {
+		b = append(b, `,"fallback":true`...)
+	}
+	if rec.UsageEstimated {
+		b = append(b, `,"usage_estimated":true`...)
+	}
+	if len(rec.Dropped) > 0 {
+		b = append(b, `,"dropped":[`...)
+		for i, d := range rec.Dropped {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = appendString(b, d)
+		}
+		b = append(b, ']')
+	}
+	return append(b, '}'), nil
+}
+
+func appendAttempt(b []byte, a *Attempt) []byte {
+	b = append(b, `{"provider":`...)
+	b = appendString(b, a.Provider)
+	b = append(b, `,"upstream_model":`...)
+	b = appendString(b, a.UpstreamModel)
+	b = appendStringField(b, `,"key_id":`, a.KeyID)
+	b = appendIntField(b, `,"status":`, int64(a.Status))
+	b = appendStringField(b, `,"error_type":`, a.ErrorType)
+	b = append(b, `,"latency_us":`...)
+	b = strconv.AppendInt(b, a.LatencyUS, 10)
+	return append(b, '}')
+}
+
+// fastEncodable reports whether appendRecord can encode rec itself: the
+// time is one that time.Time.MarshalJSON accepts and the cost is finite.
+func fastEncodable(rec *Record) bool {
+	if math.IsNaN(rec.CostUSD) || math.IsInf(rec.CostUSD, 0) {
+		return false
+	}
+	if y := rec.Time.Year(); y < 0 || y > 9999 {
+		return false
+	}
+	// MarshalJSON refuses zone offsets of 24 hours or more.
+	_, offset := rec.Time.Zone()
+	return offset > -24*3600 && offset < 24*3600
+}
+
+// appendStringField appends key and s unless s is empty (omitempty).
+func appendStringField(b []byte, key, s string) []byte {
+	if s == "" {
+		return b
+	}
+	return appendString(append(b, key...), s)
+}
+
+// appendIntField appends key and n unless n is zero (omitempty).
+func appendIntField(b []byte, key string, n int64) []byte {
+	if n == 0 {
+		return b
+	}
+	return strconv.AppendInt(append(b, key...), n, 10)
+}
+
+// appendFloat formats f as encoding/json does: like ES6's number to string,
+// 'f' between 1e-6 and 1e21, else 'e' without a padded exponent.
+func appendFloat(b []byte, f float64) []byte {
+	abs := math.Abs(f)
+	format := byte('f')
+	if abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
+}
+
+// jsonPlain marks the bytes json.Marshal copies into a string unchanged:
+// printable ASCII except the quote, the backslash and the HTML-sensitive <, >
+// and &, which it escapes by default.
+var jsonPlain = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = true
+	}
+	for _, c := range `"\<>&` {
+		t[c] = false
+	}
+	return t
+}()
+
+// appendString appends s as json.Marshal encodes a string: control bytes,
+// quote, backslash, <, > and & escaped, invalid UTF-8 bytes as \ufffd, and
+// U+2028 and U+2029 escaped.
+func appendString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if jsonPlain[c] {
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// lineBufs holds the buffers Record encodes a spilled record into before
+// copying it into the spill buffer, so that the encoding is done outside the
+// spill lock and allocates nothing.
+var lineBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4<<10); return &b }}
+
+// maxPooledLine is the largest line buffer put back into lineBufs: a record
+// with two full bodies at the default capture, escaped.
+const maxPooledLine = 128 << 10
+
+// decodeLine decodes one spill file line (without its newline).
+func decodeLine(line []byte) (Record, error) {
+	var rec Record
+	err := json.Unmarshal(line, &rec)
+	return rec, err
+}
