@@ -40,6 +40,9 @@ type Provider struct {
 	Headers map[string]string `yaml:"headers,omitempty" json:"headers,omitempty"`
 	// Timeout bounds one upstream call; DefaultTimeout when unset.
 	Timeout Duration `yaml:"timeout,omitempty" json:"timeout,omitempty"`
+	// APIVersion is the api-version of an azure-openai provider's
+	// deployment URLs; a recent generally available one when unset.
+	APIVersion string `yaml:"api_version,omitempty" json:"api_version,omitempty"`
 }
 
 // Model is a model name clients send and how it maps onto providers.

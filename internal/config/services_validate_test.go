@@ -84,10 +84,20 @@ func TestServiceValidation(t *testing.T) {
 		{name: "unknown subscription", src: `consumers:
   - { name: c, subscriptions: [nope] }
 `, want: `consumers[0].subscriptions[0]: unknown service "nope"`},
+		{name: "azure api_version", src: `  - { name: az, type: azure-openai, base_url: "https://r.openai.azure.com/openai", api_key: env:AZ, api_version: 2025-04-01-preview }
+`},
+		{name: "api_version on another type", src: `  - { name: o, type: openai, api_key: env:O, api_version: 2025-04-01-preview }
+`, want: "providers[1].api_version: only azure-openai providers take an api_version"},
+		{name: "malformed api_version", src: `  - { name: az, type: azure-openai, base_url: "https://r.openai.azure.com/openai", api_key: env:AZ, api_version: latest }
+`, want: `providers[1].api_version: want an Azure api-version like 2024-10-21 or 2025-04-01-preview, got "latest"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse([]byte(servicesBase + tt.src))
+			src := servicesBase + tt.src
+			if strings.HasPrefix(tt.src, "  - ") { // more providers
+				src = strings.Replace(servicesBase, "models:\n", tt.src+"models:\n", 1)
+			}
+			_, err := Parse([]byte(src))
 			switch {
 			case tt.want == "" && err != nil:
 				t.Fatalf("unexpected error: %v", err)

@@ -120,6 +120,7 @@ func (v *validator) name(name, path string) {
 
 func (v *validator) provider(p Provider, path string) {
 	v.name(p.Name, path+".name")
+	v.apiVersion(p, path)
 	pt, known := lookupProviderType(p.Type)
 	switch {
 	case p.Type == "":
@@ -152,6 +153,19 @@ func (v *validator) provider(p Provider, path string) {
 	}
 	v.headers(p.Headers, path+".headers")
 	v.positiveDuration(p.Timeout, path+".timeout")
+}
+
+// apiVersionRe is Azure's api-version shape: a date, maybe "-preview".
+var apiVersionRe = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}(-preview)?$`)
+
+func (v *validator) apiVersion(p Provider, path string) {
+	switch {
+	case p.APIVersion == "":
+	case p.Type != "azure-openai":
+		v.fail(path+".api_version", "only azure-openai providers take an api_version")
+	case !apiVersionRe.MatchString(p.APIVersion):
+		v.fail(path+".api_version", "want an Azure api-version like 2024-10-21 or 2025-04-01-preview, got %q", p.APIVersion)
+	}
 }
 
 func (v *validator) baseURL(raw, path string) {

@@ -137,6 +137,9 @@ func CompileWith(cfg *config.Config, revision int64, st *State) (*Snapshot, erro
 		if err != nil {
 			return nil, err
 		}
+		if err := up.Configure(provider.Options{APIVersion: p.APIVersion}); err != nil {
+			return nil, err
+		}
 		ups[p.Name] = up
 		// A pool is kept while its provider keeps the same keys, so keys set
 		// aside stay aside across reloads.

@@ -176,6 +176,37 @@ func (u *Upstream) Supports(op Operation) bool {
 	return true
 }
 
+// Options are per-provider settings that only some families take.
+type Options struct {
+	// APIVersion is Azure OpenAI's api-version query parameter.
+	APIVersion string
+}
+
+// Configurable is implemented by adapters that take Options. Configure
+// returns a configured copy: the registered adapter is shared by every
+// provider of its type and never changes.
+type Configurable interface {
+	Configure(o Options) (Adapter, error)
+}
+
+// Configure applies per-provider options. Options an adapter does not take
+// must be empty (configuration validation sees to that).
+func (u *Upstream) Configure(o Options) error {
+	if o == (Options{}) {
+		return nil
+	}
+	c, ok := u.Adapter.(Configurable)
+	if !ok {
+		return fmt.Errorf("provider %q: type %q takes no options", u.Name, u.Type)
+	}
+	a, err := c.Configure(o)
+	if err != nil {
+		return fmt.Errorf("provider %q: %w", u.Name, err)
+	}
+	u.Adapter = a
+	return nil
+}
+
 // Signer is implemented by adapters whose credentials depend on the whole
 // request — AWS Signature Version 4 for Bedrock. The gateway calls Sign
 // after Credentials, with the final method, URL and body, and sets the

@@ -21,16 +21,22 @@ import (
 // Type is the configuration's provider type.
 const Type = "azure-openai"
 
-// APIVersion is the api-version sent on deployment URLs: the newest
-// generally available one when this was written (2026-11).
+// APIVersion is the api-version sent on deployment URLs when the provider
+// names none: the newest generally available one when this was written
+// (2026-11).
 const APIVersion = "2024-10-21"
 
 // Adapter implements provider.Adapter for Azure OpenAI.
-type Adapter struct{}
+type Adapter struct {
+	// APIVersion overrides the package's APIVersion (a provider's
+	// api_version), for preview features or a pinned version.
+	APIVersion string
+}
 
 var (
-	_ provider.Adapter    = Adapter{}
-	_ provider.Translator = Adapter{}
+	_ provider.Adapter      = Adapter{}
+	_ provider.Translator   = Adapter{}
+	_ provider.Configurable = Adapter{}
 )
 
 func init() { provider.Register(Type, Adapter{}) }
@@ -39,8 +45,16 @@ func init() { provider.Register(Type, Adapter{}) }
 // configuration must name it.
 func (Adapter) DefaultBaseURL() string { return "" }
 
+// Configure sets the api-version of deployment URLs.
+func (a Adapter) Configure(o provider.Options) (provider.Adapter, error) {
+	if o.APIVersion != "" {
+		a.APIVersion = o.APIVersion
+	}
+	return a, nil
+}
+
 // URL builds a deployment URL, or an OpenAI-style one for the v1 API.
-func (Adapter) URL(baseURL string, op provider.Operation, model string, _ bool) string {
+func (a Adapter) URL(baseURL string, op provider.Operation, model string, _ bool) string {
 	path := "/chat/completions"
 	switch op {
 	case provider.Embeddings:
@@ -51,7 +65,11 @@ func (Adapter) URL(baseURL string, op provider.Operation, model string, _ bool) 
 	if strings.HasSuffix(baseURL, "/v1") {
 		return baseURL + path
 	}
-	return baseURL + "/deployments/" + url.PathEscape(model) + path + "?api-version=" + APIVersion
+	v := a.APIVersion
+	if v == "" {
+		v = APIVersion
+	}
+	return baseURL + "/deployments/" + url.PathEscape(model) + path + "?api-version=" + url.QueryEscape(v)
 }
 
 // Credentials sends the key in Azure's api-key header.

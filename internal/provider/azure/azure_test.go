@@ -31,6 +31,25 @@ func TestURL(t *testing.T) {
 	}
 }
 
+func TestAPIVersion(t *testing.T) {
+	u, err := provider.NewUpstream("az", Type, "https://res.openai.azure.com/openai", nil, nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := u.Configure(provider.Options{APIVersion: "2025-04-01-preview"}); err != nil {
+		t.Fatal(err)
+	}
+	want := "https://res.openai.azure.com/openai/deployments/d/chat/completions?api-version=2025-04-01-preview"
+	if got := u.URL(provider.Chat, "d", false); got != want {
+		t.Errorf("URL = %s, want %s", got, want)
+	}
+	// The registered adapter, shared by other providers, keeps the default.
+	other, _ := provider.NewUpstream("az2", Type, "https://res.openai.azure.com/openai", nil, nil, 0)
+	if got := other.URL(provider.Chat, "d", false); got != "https://res.openai.azure.com/openai/deployments/d/chat/completions?api-version="+APIVersion {
+		t.Errorf("another provider's URL = %s", got)
+	}
+}
+
 func TestCredentials(t *testing.T) {
 	if h := (Adapter{}).Credentials("k123"); len(h) != 1 || h[0].Name != "api-key" || h[0].Value != "k123" {
 		t.Errorf("credentials = %+v", h)
