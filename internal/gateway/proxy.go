@@ -116,6 +116,7 @@ func (g *Gateway) proxy(c *call, op provider.Operation, in *inbound) {
 	plan := m.route.Plan(c.start, nil)
 	var last *failure
 	var neutral *llm.Request // decoded once, on the first attempt that translates
+	var embed embedDecode    // the same for embeddings
 	for {
 		a, ok := plan.Next(time.Now())
 		if !ok {
@@ -141,6 +142,11 @@ func (g *Gateway) proxy(c *call, op provider.Operation, in *inbound) {
 				Message: fmt.Sprintf("provider %q does not offer %s", t.up.Name, op)}, outcome: balance.Unsupported}
 		case t.up.Format() == in.format || (op == opEmbeddings && t.up.Format() == ""):
 			f = g.passthrough(c, t, tm, key.Secret(), op, body, req, stream, timeout)
+		case op == opEmbeddings && embeddingsCodec(t) != nil:
+			var stop bool
+			if f, stop = g.translateEmbeddings(c, t, key.Secret(), body, &embed, timeout); stop {
+				return
+			}
 		case t.up.Codec() == nil || op != opChat || in.codec == nil:
 			f = &failure{err: &apiError{Status: 400, Type: errInvalidRequest, Code: "operation_not_supported",
 				Message: fmt.Sprintf("provider %q cannot serve %s in this API format", t.up.Name, op)}, outcome: balance.Unsupported}

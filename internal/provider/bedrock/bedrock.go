@@ -4,7 +4,8 @@
 // Signature Version 4, and the Codec translates the neutral chat model of
 // package llm to Converse's format and back — its JSON bodies, and the
 // binary AWS event-stream framing of ConverseStream — for clients that
-// speak OpenAI's or Anthropic's format.
+// speak OpenAI's or Anthropic's format. OpenAI embeddings requests go to
+// InvokeModel, in the bodies of the Titan and Cohere embedding models.
 //
 // # Configuration
 //
@@ -76,12 +77,16 @@ func (Adapter) DefaultBaseURL() string {
 }
 
 // URL is {base}/model/{modelId}/converse, or /converse-stream when
-// streaming. The model id (or inference-profile id, or ARN) is escaped as
+// streaming, and /invoke (InvokeModel) for embeddings, which Converse does
+// not offer. The model id (or inference-profile id, or ARN) is escaped as
 // one path segment, ':' and '/' included, since Bedrock ids contain both
 // ("anthropic.claude-3-5-sonnet-20240620-v1:0", "arn:aws:bedrock:…/…").
-func (Adapter) URL(baseURL string, _ provider.Operation, model string, stream bool) string {
+func (Adapter) URL(baseURL string, op provider.Operation, model string, stream bool) string {
 	target := baseURL + "/model/" + strings.ReplaceAll(url.PathEscape(model), ":", "%3A")
-	if stream {
+	switch {
+	case op == provider.Embeddings:
+		return target + "/invoke"
+	case stream:
 		return target + "/converse-stream"
 	}
 	return target + "/converse"
@@ -97,17 +102,17 @@ func (Adapter) Format() string { return Type }
 // Codec translates to and from Converse.
 func (Adapter) Codec() llm.UpstreamCodec { return Codec{} }
 
-// Supports reports whether the gateway can reach op on Bedrock: chat only,
-// since Converse is a chat API and Bedrock's embedding models each have
-// their own InvokeModel body.
-func (Adapter) Supports(op provider.Operation) bool { return op == provider.Chat }
+// Supports reports whether the gateway can reach op on Bedrock: chat
+// through Converse, and embeddings through InvokeModel for the model
+// families Codec.EncodeEmbeddings knows.
+func (Adapter) Supports(op provider.Operation) bool {
+	return op == provider.Chat || op == provider.Embeddings
+}
 
 // errMalformedKey is returned for a key that is not two or three
 // colon-separated parts. It never includes the key.
 var errMalformedKey = errors.New("bedrock: malformed credentials: want ACCESS_KEY_ID:SECRET_ACCESS_KEY[:SESSION_TOKEN]")
 
-// signer is stateless and safe for concurrent use.
-var signer = v4.NewSigner()
 
 // Sign signs a request with AWS Signature Version 4 for the service
 // "bedrock", in the region of the URL's host (see the package comment), at
@@ -136,7 +141,12 @@ func (Adapter) Sign(method, rawURL string, body []byte, key string, now time.Tim
 		req.Header.Set("Accept", eventStreamType)
 	}
 	req.Header.Set("X-Amz-Content-Sha256", hash)
-	if err := signer.SignHTTP(req.Context(), creds, req, hash, service, region(req.URL.Hostname()), now); err != nil {
+	// A signer per request: v4.Signer caches the derived signing key by
+	// region and access key id, not by secret, so a shared one would keep
+	// signing with a corrected (hot-reloaded) secret's old key until
+	// midnight UTC. Deriving the key is four HMACs, nothing next to a model
+	// call.
+	if err := v4.NewSigner().SignHTTP(req.Context(), creds, req, hash, service, region(req.URL.Hostname()), now); err != nil {
 		return nil, fmt.Errorf("bedrock: signing: %w", err)
 	}
 	var out []provider.Header

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -146,6 +147,178 @@ func TestDecodeError(t *testing.T) {
 			e := Codec{}.DecodeError(tt.status, []byte(tt.body))
 			if e.Status != tt.wantStatus || e.Type != tt.wantType || e.Code != tt.wantCode || e.Message != tt.wantMsg {
 				t.Errorf("got %+v, want %d %s %q %q", e, tt.wantStatus, tt.wantType, tt.wantCode, tt.wantMsg)
+			}
+		})
+	}
+}
+
+// TestEncodeRequestDropped checks what EncodeRequest appends to
+// Request.Dropped: exactly what it leaves out, once each, after what the
+// inbound decoder listed, and nothing for fields it sends or that ask for
+// nothing.
+func TestEncodeRequestDropped(t *testing.T) {
+	const claude, llama = "anthropic.claude-sonnet-4-5-20250929-v1:0", "meta.llama3-70b-instruct-v1:0"
+	text := func(s string) llm.Part { return llm.Part{Type: llm.PartText, Text: s} }
+	user := llm.Message{Role: llm.RoleUser, Parts: []llm.Part{text("hi")}}
+	call := llm.Message{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: "c1", Name: "f", Arguments: "{}"}}}
+	result := llm.Message{Role: llm.RoleTool, ToolCallID: "c1", Parts: []llm.Part{text("42")}}
+	png := "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+	seed, topK, maxTokens := int64(7), 40, 100
+	tests := []struct {
+		name  string
+		model string
+		req   llm.Request
+		want  []string
+	}{
+		{
+			name:  "everything sent to Claude",
+			model: claude,
+			req: llm.Request{
+				System: []llm.Part{text("be brief"), text(" ")},
+				Messages: []llm.Message{
+					{Role: llm.RoleUser, Parts: []llm.Part{text("hi"), {Type: llm.PartImage, Data: png, MediaType: "image/png"}}},
+					{Role: llm.RoleAssistant, Parts: []llm.Part{{Type: llm.PartThinking, Text: "hmm", Signature: "sig"}}, ToolCalls: call.ToolCalls},
+					{Role: llm.RoleTool, ToolCallID: "c1", IsError: true, Parts: []llm.Part{text("boom")}},
+				},
+				Tools:        []llm.Tool{{Name: "f"}},
+				ToolChoice:   &llm.ToolChoice{Mode: llm.ToolChoiceRequired},
+				MaxTokens:    &maxTokens,
+				TopK:         &topK,
+				Stop:         []string{"END"},
+				Reasoning:    &llm.Reasoning{Effort: "high"},
+				Stream:       true,
+				IncludeUsage: true,
+			},
+		},
+		{
+			name:  "Claude's native fields on another model",
+			model: llama,
+			req:   llm.Request{Messages: []llm.Message{user}, TopK: &topK, Reasoning: &llm.Reasoning{BudgetTokens: 2048}},
+			want:  []string{"reasoning", "top_k"},
+		},
+		{
+			name:  "reasoning off asks for nothing",
+			model: llama,
+			req:   llm.Request{Messages: []llm.Message{user}, Reasoning: &llm.Reasoning{Effort: "none"}},
+		},
+		{
+			name:  "dynamic budget on Claude",
+			model: claude,
+			req:   llm.Request{Messages: []llm.Message{user}, Reasoning: &llm.Reasoning{BudgetTokens: -1}},
+			want:  []string{"reasoning"},
+		},
+		{
+			name:  "inbound drops kept first",
+			model: claude,
+			req:   llm.Request{Messages: []llm.Message{user}, Seed: &seed, User: "u1", Dropped: []string{"logit_bias"}},
+			want:  []string{"logit_bias", "seed", "user"},
+		},
+		{
+			name:  "JSON mode",
+			model: claude,
+			req:   llm.Request{Messages: []llm.Message{user}, ResponseFormat: &llm.ResponseFormat{Type: "json_object"}},
+			want:  []string{"response_format (json_object)"},
+		},
+		{
+			name:  "structured output",
+			model: claude,
+			req: llm.Request{Messages: []llm.Message{user}, ResponseFormat: &llm.ResponseFormat{
+				Type: "json_schema", Name: "answer", Strict: true, Schema: json.RawMessage(`{"type":"object"}`),
+			}},
+			want: []string{"response_format (json_schema)"},
+		},
+		{
+			name:  "text response format is the default",
+			model: claude,
+			req:   llm.Request{Messages: []llm.Message{user}, ResponseFormat: &llm.ResponseFormat{Type: "text"}},
+		},
+		{
+			name:  "strict tools and no parallel calls",
+			model: claude,
+			req: llm.Request{
+				Messages:   []llm.Message{user},
+				Tools:      []llm.Tool{{Name: "f", Strict: true}, {Name: "g", Strict: true}},
+				ToolChoice: &llm.ToolChoice{Mode: llm.ToolChoiceAuto, DisableParallel: true},
+			},
+			want: []string{"tools[].strict", "tool_choice.disable_parallel"},
+		},
+		{
+			name:  "tool choice none keeps the tools away",
+			model: claude,
+			req: llm.Request{
+				Messages:   []llm.Message{user},
+				Tools:      []llm.Tool{{Name: "f", Strict: true}},
+				ToolChoice: &llm.ToolChoice{Mode: llm.ToolChoiceNone, DisableParallel: true},
+			},
+		},
+		{
+			name:  "tool choice none once tools are in use",
+			model: claude,
+			req: llm.Request{
+				Messages:   []llm.Message{user, call, result},
+				Tools:      []llm.Tool{{Name: "f"}},
+				ToolChoice: &llm.ToolChoice{Mode: llm.ToolChoiceNone, DisableParallel: true},
+			},
+			want: []string{"tool_choice (none)"},
+		},
+		{
+			name:  "tool choice without tools constrains nothing",
+			model: claude,
+			req:   llm.Request{Messages: []llm.Message{user}, ToolChoice: &llm.ToolChoice{Mode: llm.ToolChoiceRequired, DisableParallel: true}},
+		},
+		{
+			name:  "names",
+			model: claude,
+			req: llm.Request{Messages: []llm.Message{
+				{Role: llm.RoleUser, Name: "ann", Parts: []llm.Part{text("hi")}},
+				{Role: llm.RoleAssistant, Name: "bot", ToolCalls: call.ToolCalls},
+				{Role: llm.RoleTool, Name: "f", ToolCallID: "c1", Parts: []llm.Part{text("42")}},
+			}},
+			want: []string{"messages[].name"},
+		},
+		{
+			name:  "thinking that cannot be replayed",
+			model: claude,
+			req: llm.Request{
+				System: []llm.Part{{Type: llm.PartThinking, Text: "s"}},
+				Messages: []llm.Message{
+					{Role: llm.RoleUser, Parts: []llm.Part{text("hi"), {Type: llm.PartThinking, Text: "u"}}},
+					{Role: llm.RoleAssistant, Parts: []llm.Part{{Type: llm.PartThinking, Text: "other provider's"}, {Type: llm.PartThinking, Data: "opaque"}, text("ok")}, ToolCalls: call.ToolCalls},
+					{Role: llm.RoleTool, ToolCallID: "c1", Parts: []llm.Part{text("42"), {Type: llm.PartThinking, Text: "t"}}},
+				},
+			},
+			want: []string{"system[] (thinking)", "messages[].parts[] (thinking)", "messages[].parts[] (unsigned thinking)", "messages[].parts[] (redacted thinking)"},
+		},
+		{
+			name:  "image in the system prompt",
+			model: claude,
+			req:   llm.Request{System: []llm.Part{{Type: llm.PartImage, Data: png, MediaType: "image/png"}}, Messages: []llm.Message{user}},
+			want:  []string{"system[] (image)"},
+		},
+		{
+			name:  "cache markers and image detail",
+			model: claude,
+			req: llm.Request{
+				System: []llm.Part{{Type: llm.PartText, Text: "long prompt", CacheControl: "ephemeral"}},
+				Messages: []llm.Message{
+					{Role: llm.RoleUser, Parts: []llm.Part{{Type: llm.PartImage, Data: png, MediaType: "image/png", Detail: "low", CacheControl: "ephemeral"}}},
+					call,
+					{Role: llm.RoleTool, ToolCallID: "c1", Parts: []llm.Part{{Type: llm.PartText, Text: "42", CacheControl: "ephemeral"}}},
+				},
+			},
+			want: []string{"system[].cache_control", "messages[].parts[].detail", "messages[].parts[].cache_control"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.req.Model = tt.model
+			for range 2 { // encoding again, as each attempt does, adds nothing
+				if _, err := (Codec{}).EncodeRequest(&tt.req); err != nil {
+					t.Fatalf("EncodeRequest: %v", err)
+				}
+			}
+			if !reflect.DeepEqual(tt.req.Dropped, tt.want) {
+				t.Errorf("Dropped = %q, want %q", tt.req.Dropped, tt.want)
 			}
 		})
 	}

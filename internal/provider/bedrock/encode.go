@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/hypergate/hypergate/internal/llm"
@@ -40,7 +41,8 @@ var imageFormats = map[string]string{
 // EncodeRequest builds a Converse (or ConverseStream) body. The model and
 // the stream flag are not part of it: they go in the URL.
 //
-// System text parts become system [{text}]. User and assistant messages
+// System text parts become system [{text}]; other parts have no place there
+// and are dropped (system[] (image)). User and assistant messages
 // become messages of role "user" and "assistant"; consecutive messages of
 // the same role are merged, since Converse wants turns to alternate. Empty
 // text parts are left out, as Converse rejects blank text blocks.
@@ -54,15 +56,19 @@ var imageFormats = map[string]string{
 //
 // Assistant tool calls become toolUse blocks whose input is the arguments'
 // JSON object; empty arguments become {}, arguments that are not a JSON
-// object are wrapped as {"arguments": value}. Thinking parts that carry a
-// signature become reasoningContent blocks, which Claude models require to
-// be replayed in tool-use turns; thinking without a signature (from another
-// provider) cannot be verified and is dropped.
+// object are wrapped as {"arguments": value}. Thinking parts of assistant
+// turns that carry a signature become reasoningContent blocks, which Claude
+// models require to be replayed in tool-use turns; thinking without a
+// signature (from another provider) cannot be verified and is dropped
+// (messages[].parts[] (unsigned thinking)), as is Anthropic's redacted
+// thinking (messages[].parts[] (redacted thinking)) and thinking anywhere
+// else (messages[].parts[] (thinking)).
 //
 // Tool results (RoleTool) become toolResult blocks in a user turn, with
 // status "error" for a failed run (IsError) and "success" otherwise. A
 // result whose text is a JSON object is sent as {json}, any other as
-// {text}; images in the result follow as {image} content.
+// {text}; images in the result follow as {image} content; other parts are
+// dropped.
 //
 // inferenceConfig carries maxTokens, temperature, topP and stopSequences.
 // Tools become toolConfig.tools of toolSpec with inputSchema.json (an
@@ -71,19 +77,31 @@ var imageFormats = map[string]string{
 // named tool → {tool: {name}}. Converse has no "none": then toolConfig is
 // left out, so the model cannot call a tool — unless the conversation
 // already holds tool calls or results, for which Converse requires
-// toolConfig, and then the tools are sent with no toolChoice.
+// toolConfig, and then the tools are sent with no toolChoice, and "none" is
+// dropped (tool_choice (none)).
 //
 // Claude models (an id containing "anthropic.", inference profiles and ARNs
 // included) get additionalModelRequestFields: Reasoning as thinking
 // {type: enabled, budget_tokens} — BudgetTokens, or else the effort level
 // through effortBudgets (an unknown level gets medium's budget) — and TopK
-// as top_k. For other models both are dropped, as their native fields
-// differ model by model.
+// as top_k. For other models both are dropped (reasoning, top_k), as their
+// native fields differ model by model; so is a Reasoning that asks for
+// thinking without a positive budget or a known effort (a dynamic budget).
 //
 // Dropped for want of a counterpart: ResponseFormat (Converse has no JSON
-// mode), Seed, User, IncludeUsage (Bedrock always reports usage), the
-// tool's Strict flag, ToolChoice's DisableParallel, Message.Name, OpenAI's
-// image detail hint and Anthropic's cache markers.
+// mode: response_format (json_object), response_format (json_schema)),
+// Seed (seed), User (user), the tool's Strict flag (tools[].strict),
+// ToolChoice's DisableParallel (tool_choice.disable_parallel),
+// Message.Name (messages[].name), OpenAI's image detail hint
+// (messages[].parts[].detail) and Anthropic's cache markers
+// (system[].cache_control, messages[].parts[].cache_control).
+// IncludeUsage needs no counterpart, since Bedrock always reports usage.
+//
+// Each is appended to r.Dropped, once, when the request holds it with a
+// value that asks for something, for the call record. The names follow the
+// Anthropic encoder's: the neutral model's JSON path, "[]" standing for any
+// index, and in parentheses the kind of value when the path alone does not
+// say what was lost.
 //
 // Errors the client caused are returned as *llm.Error with status 400.
 func (Codec) EncodeRequest(r *llm.Request) ([]byte, error) {
@@ -91,9 +109,20 @@ func (Codec) EncodeRequest(r *llm.Request) ([]byte, error) {
 		return nil, badRequest("no request")
 	}
 	req := converseRequest{Messages: []message{}}
+	drop := func(name string) {
+		if !slices.Contains(r.Dropped, name) {
+			r.Dropped = append(r.Dropped, name)
+		}
+	}
 	for _, p := range r.System {
-		if p.Type == llm.PartText && strings.TrimSpace(p.Text) != "" {
+		switch {
+		case p.Type != llm.PartText:
+			drop("system[] (" + string(p.Type) + ")")
+		case strings.TrimSpace(p.Text) != "":
 			req.System = append(req.System, systemBlock{Text: p.Text})
+			if p.CacheControl != "" {
+				drop("system[].cache_control")
+			}
 		}
 	}
 
@@ -104,13 +133,16 @@ func (Codec) EncodeRequest(r *llm.Request) ([]byte, error) {
 			blocks []contentBlock
 			err    error
 		)
+		if m.Name != "" {
+			drop("messages[].name")
+		}
 		switch m.Role {
 		case llm.RoleUser:
 			role = "user"
-			blocks, err = contentBlocks(m.Parts, false)
+			blocks, err = contentBlocks(m.Parts, false, drop)
 		case llm.RoleAssistant:
 			role = "assistant"
-			blocks, err = contentBlocks(m.Parts, true)
+			blocks, err = contentBlocks(m.Parts, true, drop)
 			for _, tc := range m.ToolCalls {
 				blocks = append(blocks, contentBlock{ToolUse: &toolUse{ToolUseID: tc.ID, Name: tc.Name, Input: callInput(tc.Arguments)}})
 				usesTools = true
@@ -118,7 +150,7 @@ func (Codec) EncodeRequest(r *llm.Request) ([]byte, error) {
 		case llm.RoleTool:
 			role = "user"
 			var tr *toolResult
-			tr, err = encodeToolResult(m)
+			tr, err = encodeToolResult(m, drop)
 			blocks = []contentBlock{{ToolResult: tr}}
 			usesTools = true
 		default:
@@ -139,8 +171,20 @@ func (Codec) EncodeRequest(r *llm.Request) ([]byte, error) {
 			}
 			tc.Tools = append(tc.Tools, toolEntry{ToolSpec: toolSpec{Name: t.Name, Description: t.Description, InputSchema: inputSchema{JSON: schema}}})
 		}
-		if r.ToolChoice == nil || r.ToolChoice.Mode != llm.ToolChoiceNone || usesTools {
+		none := r.ToolChoice != nil && r.ToolChoice.Mode == llm.ToolChoiceNone
+		if !none || usesTools {
 			req.ToolConfig = tc
+			for _, t := range r.Tools {
+				if t.Strict {
+					drop("tools[].strict")
+				}
+			}
+			switch {
+			case none:
+				drop("tool_choice (none)")
+			case r.ToolChoice != nil && r.ToolChoice.DisableParallel:
+				drop("tool_choice.disable_parallel")
+			}
 		}
 	}
 
@@ -148,12 +192,28 @@ func (Codec) EncodeRequest(r *llm.Request) ([]byte, error) {
 		req.InferenceConfig = &inferenceConfig{MaxTokens: r.MaxTokens, Temperature: r.Temperature, TopP: r.TopP, StopSequences: r.Stop}
 	}
 
+	if r.Seed != nil {
+		drop("seed")
+	}
+	if rf := r.ResponseFormat; rf != nil && rf.Type != "" && rf.Type != "text" {
+		drop("response_format (" + rf.Type + ")")
+	}
+	if r.User != "" {
+		drop("user")
+	}
 	if isClaude(r.Model) {
-		extra, err := claudeFields(r)
+		extra, err := claudeFields(r, drop)
 		if err != nil {
 			return nil, fmt.Errorf("encoding bedrock request: %w", err)
 		}
 		req.AdditionalModelRequestFields = extra
+	} else {
+		if r.Reasoning != nil && wantsThinking(r.Reasoning) {
+			drop("reasoning")
+		}
+		if r.TopK != nil {
+			drop("top_k")
+		}
 	}
 
 	body, err := marshal(req)
@@ -186,33 +246,51 @@ func appendMessage(list []message, role string, blocks []contentBlock) []message
 }
 
 // contentBlocks converts text, image and (for the assistant) signed
-// thinking parts.
-func contentBlocks(in []llm.Part, assistant bool) ([]contentBlock, error) {
+// thinking parts, and drops the rest.
+func contentBlocks(in []llm.Part, assistant bool, drop func(string)) ([]contentBlock, error) {
+	const path = "messages[].parts[]"
 	var out []contentBlock
 	for _, p := range in {
 		switch p.Type {
 		case llm.PartText:
-			if strings.TrimSpace(p.Text) != "" {
-				out = append(out, contentBlock{Text: &p.Text})
+			if strings.TrimSpace(p.Text) == "" {
+				continue
 			}
+			out = append(out, contentBlock{Text: &p.Text})
 		case llm.PartImage:
-			img, err := encodeImage(p)
+			img, err := encodeImage(p, drop)
 			if err != nil {
 				return nil, err
 			}
 			out = append(out, contentBlock{Image: img})
 		case llm.PartThinking:
-			if assistant && p.Signature != "" {
+			switch {
+			case !assistant:
+				drop(path + " (thinking)")
+				continue
+			case p.Signature != "":
 				out = append(out, contentBlock{ReasoningContent: &reasoningContent{
 					ReasoningText: &reasoningText{Text: p.Text, Signature: p.Signature},
 				}})
+			case p.Data != "":
+				drop(path + " (redacted thinking)")
+				continue
+			default:
+				drop(path + " (unsigned thinking)")
+				continue
 			}
+		default:
+			drop(path + " (" + string(p.Type) + ")")
+			continue
+		}
+		if p.CacheControl != "" {
+			drop(path + ".cache_control")
 		}
 	}
 	return out, nil
 }
 
-func encodeToolResult(m llm.Message) (*toolResult, error) {
+func encodeToolResult(m llm.Message, drop func(string)) (*toolResult, error) {
 	tr := &toolResult{ToolUseID: m.ToolCallID, Status: "success"}
 	if m.IsError {
 		tr.Status = "error"
@@ -226,14 +304,21 @@ func encodeToolResult(m llm.Message) (*toolResult, error) {
 		tr.Content = append(tr.Content, toolResultContent{Text: &t})
 	}
 	for _, p := range m.Parts {
-		if p.Type != llm.PartImage {
+		switch p.Type {
+		case llm.PartText:
+		case llm.PartImage:
+			img, err := encodeImage(p, drop)
+			if err != nil {
+				return nil, err
+			}
+			tr.Content = append(tr.Content, toolResultContent{Image: img})
+		default:
+			drop("messages[].parts[] (" + string(p.Type) + ")")
 			continue
 		}
-		img, err := encodeImage(p)
-		if err != nil {
-			return nil, err
+		if p.CacheControl != "" {
+			drop("messages[].parts[].cache_control")
 		}
-		tr.Content = append(tr.Content, toolResultContent{Image: img})
 	}
 	if len(tr.Content) == 0 {
 		// Converse requires content; an empty result is an empty text.
@@ -243,7 +328,10 @@ func encodeToolResult(m llm.Message) (*toolResult, error) {
 	return tr, nil
 }
 
-func encodeImage(p llm.Part) (*imageBlock, error) {
+func encodeImage(p llm.Part, drop func(string)) (*imageBlock, error) {
+	if p.Detail != "" {
+		drop("messages[].parts[].detail")
+	}
 	mt, data := p.MediaType, p.Data
 	switch {
 	case data != "":
@@ -378,9 +466,14 @@ func isClaude(model string) bool {
 	return strings.Contains(strings.ToLower(model), "anthropic.")
 }
 
+// wantsThinking reports whether rs asks for thinking rather than for none.
+func wantsThinking(rs *llm.Reasoning) bool {
+	return rs.BudgetTokens != 0 || (rs.Effort != "" && !strings.EqualFold(rs.Effort, "none"))
+}
+
 // claudeFields builds Anthropic's native fields for
 // additionalModelRequestFields, or nil when there are none.
-func claudeFields(r *llm.Request) (json.RawMessage, error) {
+func claudeFields(r *llm.Request, drop func(string)) (json.RawMessage, error) {
 	type thinking struct {
 		Type         string `json:"type"`
 		BudgetTokens int    `json:"budget_tokens"`
@@ -401,6 +494,9 @@ func claudeFields(r *llm.Request) (json.RawMessage, error) {
 		if budget > 0 {
 			fields.Thinking = &thinking{Type: "enabled", BudgetTokens: budget}
 		}
+	}
+	if fields.Thinking == nil && r.Reasoning != nil && wantsThinking(r.Reasoning) {
+		drop("reasoning")
 	}
 	if fields.Thinking == nil && fields.TopK == nil {
 		return nil, nil

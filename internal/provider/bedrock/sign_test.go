@@ -51,6 +51,11 @@ func TestSign(t *testing.T) {
 			wantSigned: "accept;content-length;content-type;host;x-amz-content-sha256;x-amz-date;x-amz-security-token",
 		},
 		{
+			name: "invoke for embeddings", url: a.URL("https://bedrock-runtime.eu-central-1.amazonaws.com", provider.Embeddings, "cohere.embed-v4:0", false),
+			key: testAKID + ":" + testSecret, wantRegion: "eu-central-1",
+			wantSigned: "content-length;content-type;host;x-amz-content-sha256;x-amz-date",
+		},
+		{
 			name: "VPC endpoint", url: "https://vpce-0abc-xyz.bedrock-runtime.ap-southeast-2.vpce.amazonaws.com/model/m/converse",
 			key: testAKID + ":" + testSecret, wantRegion: "ap-southeast-2",
 			wantSigned: "content-length;content-type;host;x-amz-content-sha256;x-amz-date",
@@ -89,6 +94,29 @@ func TestSign(t *testing.T) {
 	}
 }
 
+// A corrected secret for the same access key id must sign with the new
+// secret at once: the AWS signer caches derived keys by access key id, and
+// a shared signer would go on using the old secret's key all day.
+func TestSignUsesTheCurrentSecret(t *testing.T) {
+	a := Adapter{}
+	url := a.URL(a.DefaultBaseURL(), provider.Chat, "amazon.nova-lite-v1:0", false)
+	body := []byte(`{}`)
+	sign := func(secret string) string {
+		hs, err := a.Sign("POST", url, body, testAKID+":"+secret, signTime)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return headerMap(hs)["Authorization"]
+	}
+	wrong, right := sign("wrong-secret"), sign(testSecret)
+	if wrong == right {
+		t.Fatal("a second secret for the same access key id signed like the first")
+	}
+	if sign(testSecret) != right {
+		t.Error("signing with the same secret twice differs")
+	}
+}
+
 func TestSignMalformedKey(t *testing.T) {
 	for _, key := range []string{"", "AKIDONLY", ":" + testSecret, testAKID + ":", testAKID + ":" + testSecret + ":"} {
 		_, err := Adapter{}.Sign("POST", "https://bedrock-runtime.us-east-1.amazonaws.com/model/m/converse", nil, key, signTime)
@@ -120,7 +148,10 @@ func TestURL(t *testing.T) {
 			}
 		})
 	}
-	if a.Supports(provider.Embeddings) || !a.Supports(provider.Chat) || a.Credentials("k") != nil {
+	if got := a.URL("https://b", provider.Embeddings, "amazon.titan-embed-text-v2:0", true); got != "https://b/model/amazon.titan-embed-text-v2%3A0/invoke" {
+		t.Errorf("embeddings URL = %s", got)
+	}
+	if !a.Supports(provider.Embeddings) || !a.Supports(provider.Chat) || a.Supports(provider.Responses) || a.Credentials("k") != nil {
 		t.Error("Supports/Credentials")
 	}
 	if got, ok := provider.Lookup(Type); !ok || got != (Adapter{}) {

@@ -25,7 +25,7 @@ func TestAdapterRegistered(t *testing.T) {
 		t.Errorf("Format = %q, Codec = %v", u.Format(), u.Codec())
 	}
 	for op, want := range map[provider.Operation]bool{
-		provider.Chat: true, provider.Embeddings: false, provider.CountTokens: false, provider.Responses: false,
+		provider.Chat: true, provider.Embeddings: true, provider.CountTokens: false, provider.Responses: false,
 	} {
 		if got := u.Supports(op); got != want {
 			t.Errorf("Supports(%s) = %t, want %t", op, got, want)
@@ -48,6 +48,9 @@ func TestAdapterURL(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := (Adapter{}).URL(base, provider.Chat, tt.model, tt.stream); got != base+"/chat" {
 				t.Errorf("URL = %q, want %q", got, base+"/chat")
+			}
+			if got := (Adapter{}).URL(base, provider.Embeddings, tt.model, tt.stream); got != base+"/embed" {
+				t.Errorf("embeddings URL = %q, want %q", got, base+"/embed")
 			}
 		})
 	}

@@ -1,8 +1,8 @@
-// Package cohere connects the gateway to Cohere's v2 Chat API
-// (api.cohere.com/v2/chat): the Adapter says where chat lives and how a key
-// is presented, and the Codec translates the neutral chat model of package
-// llm to Cohere's v2 chat format and back, for clients that speak OpenAI's
-// or Anthropic's format.
+// Package cohere connects the gateway to Cohere's v2 Chat and Embed APIs
+// (api.cohere.com/v2/chat, /v2/embed): the Adapter says where they live and
+// how a key is presented, and the Codec translates the neutral chat model of
+// package llm to Cohere's v2 chat format and back, for clients that speak
+// OpenAI's or Anthropic's format, and OpenAI embeddings requests to v2 embed.
 //
 // Every choice the translation makes where the two models differ — what is
 // dropped, what is renamed, how finish reasons and usage are read — is
@@ -33,11 +33,14 @@ func init() { provider.Register(Type, Adapter{}) }
 // (message, chat_history, preamble) that the codec does not speak.
 func (Adapter) DefaultBaseURL() string { return "https://api.cohere.com/v2" }
 
-// URL is {base}/chat for chat, streamed or not: Cohere puts the stream flag
-// in the body and the model in the body, never in the path. Other
-// operations get {base}/chat too, which Supports keeps the gateway from
-// using.
-func (Adapter) URL(baseURL string, _ provider.Operation, _ string, _ bool) string {
+// URL is {base}/embed for embeddings and {base}/chat for chat, streamed or
+// not: Cohere puts the stream flag in the body and the model in the body,
+// never in the path. Other operations get {base}/chat too, which Supports
+// keeps the gateway from using.
+func (Adapter) URL(baseURL string, op provider.Operation, _ string, _ bool) string {
+	if op == provider.Embeddings {
+		return baseURL + "/embed"
+	}
 	return baseURL + "/chat"
 }
 
@@ -56,6 +59,8 @@ func (Adapter) Format() string { return Type }
 // Codec translates to and from Cohere's v2 chat.
 func (Adapter) Codec() llm.UpstreamCodec { return Codec{} }
 
-// Supports reports whether the gateway can reach op on Cohere: chat only.
-// Cohere's embed and rerank APIs have bodies the gateway does not translate.
-func (Adapter) Supports(op provider.Operation) bool { return op == provider.Chat }
+// Supports reports whether the gateway can reach op on Cohere: chat, and
+// embeddings through v2 embed (see Codec.EncodeEmbeddings).
+func (Adapter) Supports(op provider.Operation) bool {
+	return op == provider.Chat || op == provider.Embeddings
+}

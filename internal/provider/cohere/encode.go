@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,31 +33,37 @@ var (
 // EncodeRequest builds a v2 chat body: model, messages, and stream, which
 // Cohere takes in the body.
 //
-// System parts become one leading "system" message (text parts only).
+// System parts become one leading "system" message; it takes text only, so
+// other parts are dropped (system[] (image)).
 // User messages become "user" messages whose content is a list of text and
 // image_url parts. Images are sent as {type: image_url, image_url: {url}}
 // — which only vision models (command-a-vision …) accept; others answer
 // 400 — with base64 data turned into a data: URL (data without a media
 // type is sniffed, and refused when it is not an image) and OpenAI's
-// detail hint (low, high, auto) passed through.
+// detail hint passed through when it is one Cohere knows (low, high, auto;
+// another is dropped: messages[].parts[].detail).
 //
 // Assistant messages become "assistant" messages. Without tool calls their
 // text is the content; with tool calls their text becomes tool_plan, the
 // place Cohere's own answers put the text that precedes a call (see
 // DecodeResponse), and the calls become tool_calls [{id, type: function,
-// function: {name, arguments}}] with empty arguments sent as {}. Thinking
-// parts of earlier turns are dropped: Cohere does not need them replayed,
-// and another provider's thinking would be foreign text.
+// function: {name, arguments}}] with empty arguments sent as {}. Images
+// in an assistant turn are dropped (messages[].parts[] (image)). Thinking
+// parts, signatures and all, are dropped wherever they are
+// (messages[].parts[] (thinking)): Cohere does not need them replayed, and
+// another provider's thinking would be foreign text.
 //
 // Tool results become "tool" messages with tool_call_id and the result's
 // text as content; a failed result (IsError) is sent as {"error": value},
 // value being the text's JSON when it is JSON and the text as a string
 // otherwise, since Cohere has no error flag. Images in tool results are
-// dropped: tool content takes text and documents only.
+// dropped (messages[].parts[] (image)): tool content takes text and
+// documents only.
 //
 // Tools become [{type: function, function: {name, description,
 // parameters}}]; strict_tools is set when every tool is Strict (Cohere's
-// flag applies to all tools at once). ToolChoice maps where Cohere has a
+// flag applies to all tools at once, so when only some are, their flags
+// are dropped: tools[].strict). ToolChoice maps where Cohere has a
 // counterpart: none → NONE, required → REQUIRED, a named tool → REQUIRED
 // with only that tool sent (Cohere cannot name one), auto → nothing, which
 // is Cohere's default.
@@ -68,10 +75,19 @@ var (
 // {type: disabled}; any other effort or a negative (dynamic) budget →
 // {type: enabled} with Cohere's default budget.
 //
-// Dropped for want of a counterpart: ToolChoice's DisableParallel, the
-// ResponseFormat's name and strict flag, Message.Name, the caching markers
-// and signatures of parts, User, and IncludeUsage (Cohere always reports
-// usage).
+// Dropped for want of a counterpart: ToolChoice's DisableParallel
+// (tool_choice.disable_parallel), the ResponseFormat's name and strict flag
+// (response_format.name, response_format.strict) and any type but
+// json_object and json_schema (response_format (xml)), Message.Name
+// (messages[].name), the caching markers of parts (system[].cache_control,
+// messages[].parts[].cache_control) and User (user). IncludeUsage needs no
+// counterpart, since Cohere always reports usage.
+//
+// Each is appended to r.Dropped, once, when the request holds it with a
+// value that asks for something, for the call record. The names follow the
+// Anthropic encoder's: the neutral model's JSON path, "[]" standing for any
+// index, and in parentheses the kind of value when the path alone does not
+// say what was lost.
 //
 // Errors the client caused are returned as *llm.Error with status 400.
 func (Codec) EncodeRequest(r *llm.Request) ([]byte, error) {
@@ -90,10 +106,25 @@ func (Codec) EncodeRequest(r *llm.Request) ([]byte, error) {
 		Messages:      []message{},
 	}
 
+	drop := func(name string) {
+		if !slices.Contains(r.Dropped, name) {
+			r.Dropped = append(r.Dropped, name)
+		}
+	}
+	if r.User != "" {
+		drop("user")
+	}
+
 	var system []contentPart
 	for _, p := range r.System {
-		if p.Type == llm.PartText && p.Text != "" {
+		switch {
+		case p.Type != llm.PartText:
+			drop("system[] (" + string(p.Type) + ")")
+		case p.Text != "":
 			system = append(system, contentPart{Type: "text", Text: p.Text})
+			if p.CacheControl != "" {
+				drop("system[].cache_control")
+			}
 		}
 	}
 	if len(system) > 0 {
@@ -101,7 +132,10 @@ func (Codec) EncodeRequest(r *llm.Request) ([]byte, error) {
 	}
 
 	for i, m := range r.Messages {
-		msg, err := encodeMessage(m)
+		if m.Name != "" {
+			drop("messages[].name")
+		}
+		msg, err := encodeMessage(m, drop)
 		if err != nil {
 			return nil, badRequest("messages[%d]: %v", i, err)
 		}
@@ -126,7 +160,11 @@ func (Codec) EncodeRequest(r *llm.Request) ([]byte, error) {
 		}
 	}
 	if len(tools) > 0 {
+		if r.ToolChoice != nil && r.ToolChoice.DisableParallel {
+			drop("tool_choice.disable_parallel")
+		}
 		req.StrictTools = true
+		someStrict := false
 		for _, t := range tools {
 			params, err := toolParameters(t.Parameters)
 			if err != nil {
@@ -136,21 +174,34 @@ func (Codec) EncodeRequest(r *llm.Request) ([]byte, error) {
 				Name: t.Name, Description: t.Description, Parameters: params,
 			}})
 			req.StrictTools = req.StrictTools && t.Strict
+			someStrict = someStrict || t.Strict
+		}
+		if someStrict && !req.StrictTools {
+			drop("tools[].strict")
 		}
 	}
 
 	if rf := r.ResponseFormat; rf != nil {
 		switch rf.Type {
+		case "", "text":
 		case "json_object":
 			req.ResponseFormat = &responseFormat{Type: "json_object"}
 		case "json_schema":
 			req.ResponseFormat = &responseFormat{Type: "json_object"}
+			if rf.Name != "" {
+				drop("response_format.name")
+			}
+			if rf.Strict {
+				drop("response_format.strict")
+			}
 			if t := bytes.TrimSpace(rf.Schema); len(t) > 0 && !bytes.Equal(t, []byte("null")) {
 				if !json.Valid(t) {
 					return nil, badRequest("response_format schema is not valid JSON")
 				}
 				req.ResponseFormat.JSONSchema = compact(t)
 			}
+		default:
+			drop("response_format (" + rf.Type + ")")
 		}
 	}
 	req.Thinking = encodeThinking(r.Reasoning)
@@ -171,10 +222,11 @@ func badRequest(format string, args ...any) *llm.Error {
 	}
 }
 
-func encodeMessage(m llm.Message) (message, error) {
+// encodeMessage encodes one turn; drop records what it leaves out.
+func encodeMessage(m llm.Message, drop func(string)) (message, error) {
 	switch m.Role {
 	case llm.RoleUser:
-		parts, err := contentParts(m.Parts)
+		parts, err := contentParts(m.Parts, drop)
 		if err != nil {
 			return message{}, err
 		}
@@ -186,6 +238,7 @@ func encodeMessage(m llm.Message) (message, error) {
 		return message{Role: "user", Content: parts}, nil
 	case llm.RoleAssistant:
 		msg := message{Role: "assistant"}
+		textOnly(m.Parts, drop)
 		if len(m.ToolCalls) > 0 {
 			msg.ToolPlan = m.Text()
 			for _, tc := range m.ToolCalls {
@@ -214,6 +267,7 @@ func encodeMessage(m llm.Message) (message, error) {
 		if m.ToolCallID == "" {
 			return message{}, fmt.Errorf("tool result without a tool_call_id")
 		}
+		textOnly(m.Parts, drop)
 		text := m.Text()
 		if m.IsError {
 			text = errorResult(text)
@@ -225,14 +279,15 @@ func encodeMessage(m llm.Message) (message, error) {
 
 // contentParts converts the text and image parts of a user message;
 // thinking parts are dropped.
-func contentParts(in []llm.Part) ([]contentPart, error) {
+func contentParts(in []llm.Part, drop func(string)) ([]contentPart, error) {
 	var out []contentPart
 	for _, p := range in {
 		switch p.Type {
 		case llm.PartText:
-			if p.Text != "" {
-				out = append(out, contentPart{Type: "text", Text: p.Text})
+			if p.Text == "" {
+				continue
 			}
+			out = append(out, contentPart{Type: "text", Text: p.Text})
 		case llm.PartImage:
 			u, err := imageLocation(p)
 			if err != nil {
@@ -240,12 +295,34 @@ func contentParts(in []llm.Part) ([]contentPart, error) {
 			}
 			detail := strings.ToLower(p.Detail)
 			if detail != "low" && detail != "high" && detail != "auto" {
+				if detail != "" {
+					drop("messages[].parts[].detail")
+				}
 				detail = ""
 			}
 			out = append(out, contentPart{Type: "image_url", ImageURL: &imageURL{URL: u, Detail: detail}})
+		default:
+			drop("messages[].parts[] (" + string(p.Type) + ")")
+			continue
+		}
+		if p.CacheControl != "" {
+			drop("messages[].parts[].cache_control")
 		}
 	}
 	return out, nil
+}
+
+// textOnly records what an assistant turn or a tool result, which Cohere
+// takes as text only, leaves out of parts.
+func textOnly(parts []llm.Part, drop func(string)) {
+	for _, p := range parts {
+		switch {
+		case p.Type != llm.PartText:
+			drop("messages[].parts[] (" + string(p.Type) + ")")
+		case p.CacheControl != "":
+			drop("messages[].parts[].cache_control")
+		}
+	}
 }
 
 // imageLocation is the URL Cohere fetches or decodes an image from.

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -65,15 +66,16 @@ var effortBudgets = map[string]int{
 // reach fails upstream with INVALID_ARGUMENT, which DecodeError maps to a
 // 400 invalid_request_error. The fileData mimeType is the part's media type
 // or, failing that, guessed from the URL's extension. OpenAI's image detail
-// hint is dropped.
+// hint is dropped (messages[].parts[].detail).
 //
 // Assistant tool calls become functionCall parts whose args are the
 // arguments' JSON object; arguments that are empty become {}, arguments that
 // are not a JSON object are wrapped as {"arguments": value}. The first
 // functionCall of each model turn carries the documented placeholder thought
 // signature (see skipSignature). Thinking parts from earlier turns are
-// dropped: Gemini's thoughts cannot be replayed as text, and a signature
-// made by another provider would be rejected.
+// dropped, signatures and all (messages[].parts[] (thinking)): Gemini's
+// thoughts cannot be replayed as text, and a signature made by another
+// provider would be rejected.
 //
 // Tool results (RoleTool) become functionResponse parts in a "user" turn.
 // Gemini matches a response to its call by function name, so the name is
@@ -86,7 +88,8 @@ var effortBudgets = map[string]int{
 // valid JSON and the text as a string otherwise. Images in a tool result
 // follow the functionResponse as parts of the same turn.
 //
-// System parts become systemInstruction (text only). Tools become one
+// System parts become systemInstruction; it takes text only, so other
+// parts are dropped (system[] (image)). Tools become one
 // tools entry of functionDeclarations whose parameters are converted to
 // Gemini's OpenAPI subset (see convertSchema); a parameter schema without
 // properties is left out, since Gemini rejects an OBJECT with no
@@ -103,10 +106,22 @@ var effortBudgets = map[string]int{
 // through effortBudgets (an unknown level asks for dynamic thinking, -1),
 // with includeThoughts whenever thinking is on, so that the client sees it.
 //
-// Dropped for want of a counterpart: the tool's Strict flag, ToolChoice's
-// DisableParallel, ResponseFormat's name and strict flag, Message.Name (as
-// a participant name), the caching markers and Anthropic signatures of
-// parts, User, and IncludeUsage (Gemini always reports usage).
+// Dropped for want of a counterpart: the tool's Strict flag
+// (tools[].strict), ToolChoice's DisableParallel
+// (tool_choice.disable_parallel), ResponseFormat's name and strict flag
+// (response_format.name, response_format.strict) and any type but
+// json_object and json_schema (response_format (xml)), the participant name
+// of a user or assistant message (messages[].name; a tool message's Name
+// names the function instead), the caching markers of parts
+// (system[].cache_control, messages[].parts[].cache_control) and User
+// (user). IncludeUsage needs no counterpart, since Gemini always reports
+// usage.
+//
+// Each is appended to r.Dropped, once, when the request holds it with a
+// value that asks for something, for the call record. The names follow the
+// Anthropic encoder's: the neutral model's JSON path, "[]" standing for any
+// index, and in parentheses the kind of value when the path alone does not
+// say what was lost.
 //
 // Errors the client caused are returned as *llm.Error with status 400.
 func (Codec) EncodeRequest(r *llm.Request) ([]byte, error) {
@@ -114,11 +129,25 @@ func (Codec) EncodeRequest(r *llm.Request) ([]byte, error) {
 		return nil, badRequest("no request")
 	}
 	var req generateRequest
+	drop := func(name string) {
+		if !slices.Contains(r.Dropped, name) {
+			r.Dropped = append(r.Dropped, name)
+		}
+	}
+	if r.User != "" {
+		drop("user")
+	}
 
 	var system []part
 	for _, p := range r.System {
-		if p.Type == llm.PartText && p.Text != "" {
+		switch {
+		case p.Type != llm.PartText:
+			drop("system[] (" + string(p.Type) + ")")
+		case p.Text != "":
 			system = append(system, part{Text: p.Text})
+			if p.CacheControl != "" {
+				drop("system[].cache_control")
+			}
 		}
 	}
 	if len(system) > 0 {
@@ -135,13 +164,16 @@ func (Codec) EncodeRequest(r *llm.Request) ([]byte, error) {
 			parts []part
 			err   error
 		)
+		if m.Name != "" && m.Role != llm.RoleTool {
+			drop("messages[].name")
+		}
 		switch m.Role {
 		case llm.RoleUser:
 			role = "user"
-			parts, err = contentParts(m.Parts)
+			parts, err = contentParts(m.Parts, drop)
 		case llm.RoleAssistant:
 			role = "model"
-			parts, err = contentParts(m.Parts)
+			parts, err = contentParts(m.Parts, drop)
 			for j, tc := range m.ToolCalls {
 				p := part{FunctionCall: &functionCall{Name: tc.Name, Args: callArgs(tc.Arguments)}}
 				if j == 0 {
@@ -160,9 +192,9 @@ func (Codec) EncodeRequest(r *llm.Request) ([]byte, error) {
 				return nil, badRequest("messages[%d]: the tool result for %q answers no earlier tool call", i, m.ToolCallID)
 			}
 			parts = []part{{FunctionResponse: &functionResponse{Name: name, Response: toolResponse(m)}}}
-			var images []part
-			images, err = contentParts(imagesOnly(m.Parts))
-			parts = append(parts, images...)
+			var rest []part
+			rest, err = contentParts(withoutText(m.Parts, drop), drop)
+			parts = append(parts, rest...)
 		default:
 			return nil, badRequest("messages[%d]: unknown role %q", i, m.Role)
 		}
@@ -175,6 +207,9 @@ func (Codec) EncodeRequest(r *llm.Request) ([]byte, error) {
 	if len(r.Tools) > 0 {
 		decls := make([]functionDeclaration, 0, len(r.Tools))
 		for _, t := range r.Tools {
+			if t.Strict {
+				drop("tools[].strict")
+			}
 			params, err := toolParameters(t.Parameters)
 			if err != nil {
 				return nil, badRequest("tool %q: parameters: %v", t.Name, err)
@@ -183,9 +218,12 @@ func (Codec) EncodeRequest(r *llm.Request) ([]byte, error) {
 		}
 		req.Tools = []tool{{FunctionDeclarations: decls}}
 		req.ToolConfig = encodeToolChoice(r.ToolChoice)
+		if r.ToolChoice != nil && r.ToolChoice.DisableParallel {
+			drop("tool_choice.disable_parallel")
+		}
 	}
 
-	gc, err := encodeGenerationConfig(r)
+	gc, err := encodeGenerationConfig(r, drop)
 	if err != nil {
 		return nil, err
 	}
@@ -221,31 +259,47 @@ func appendContent(list []content, role string, parts []part) []content {
 }
 
 // contentParts converts the text and image parts of a message; thinking
-// parts and kinds Gemini cannot take are dropped.
-func contentParts(in []llm.Part) ([]part, error) {
+// parts and kinds Gemini cannot take are dropped, and so are what the parts
+// it sends carry without a counterpart.
+func contentParts(in []llm.Part, drop func(string)) ([]part, error) {
 	var out []part
 	for _, p := range in {
 		switch p.Type {
 		case llm.PartText:
-			if p.Text != "" {
-				out = append(out, part{Text: p.Text})
+			if p.Text == "" {
+				continue
 			}
+			out = append(out, part{Text: p.Text})
 		case llm.PartImage:
 			ip, err := imagePart(p)
 			if err != nil {
 				return nil, err
 			}
 			out = append(out, ip)
+			if p.Detail != "" {
+				drop("messages[].parts[].detail")
+			}
+		default:
+			drop("messages[].parts[] (" + string(p.Type) + ")")
+			continue
+		}
+		if p.CacheControl != "" {
+			drop("messages[].parts[].cache_control")
 		}
 	}
 	return out, nil
 }
 
-func imagesOnly(in []llm.Part) []llm.Part {
+// withoutText returns the parts of a tool result other than its text,
+// which is sent as the functionResponse, without its cache markers.
+func withoutText(in []llm.Part, drop func(string)) []llm.Part {
 	var out []llm.Part
 	for _, p := range in {
-		if p.Type == llm.PartImage {
+		switch {
+		case p.Type != llm.PartText:
 			out = append(out, p)
+		case p.CacheControl != "":
+			drop("messages[].parts[].cache_control")
 		}
 	}
 	return out
@@ -436,7 +490,7 @@ func encodeToolChoice(tc *llm.ToolChoice) *toolConfig {
 	return &toolConfig{FunctionCallingConfig: cfg}
 }
 
-func encodeGenerationConfig(r *llm.Request) (*generationConfig, error) {
+func encodeGenerationConfig(r *llm.Request, drop func(string)) (*generationConfig, error) {
 	gc := generationConfig{
 		StopSequences:   r.Stop,
 		MaxOutputTokens: r.MaxTokens,
@@ -450,10 +504,17 @@ func encodeGenerationConfig(r *llm.Request) (*generationConfig, error) {
 	}
 	if rf := r.ResponseFormat; rf != nil {
 		switch rf.Type {
+		case "", "text":
 		case "json_object":
 			gc.ResponseMimeType = "application/json"
 		case "json_schema":
 			gc.ResponseMimeType = "application/json"
+			if rf.Name != "" {
+				drop("response_format.name")
+			}
+			if rf.Strict {
+				drop("response_format.strict")
+			}
 			if t := bytes.TrimSpace(rf.Schema); len(t) > 0 && !bytes.Equal(t, []byte("null")) {
 				s, err := convertSchema(rf.Schema, true)
 				if err != nil {
@@ -463,6 +524,8 @@ func encodeGenerationConfig(r *llm.Request) (*generationConfig, error) {
 					return nil, fmt.Errorf("encoding response schema: %w", err)
 				}
 			}
+		default:
+			drop("response_format (" + rf.Type + ")")
 		}
 	}
 	if rs := r.Reasoning; rs != nil {

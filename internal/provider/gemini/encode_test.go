@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -196,7 +197,7 @@ func TestThinkingConfig(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			gc, err := encodeGenerationConfig(&llm.Request{Reasoning: tt.r})
+			gc, err := encodeGenerationConfig(&llm.Request{Reasoning: tt.r}, func(string) {})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -207,6 +208,131 @@ func TestThinkingConfig(t *testing.T) {
 			}
 			if got != tt.want {
 				t.Errorf("thinkingConfig = %s, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestEncodeRequestDropped checks what EncodeRequest appends to
+// Request.Dropped: exactly what it leaves out, once each, after what the
+// inbound decoder listed, and nothing for fields it sends or that ask for
+// nothing.
+func TestEncodeRequestDropped(t *testing.T) {
+	text := func(s string) llm.Part { return llm.Part{Type: llm.PartText, Text: s} }
+	user := llm.Message{Role: llm.RoleUser, Parts: []llm.Part{text("hi")}}
+	call := llm.Message{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: "c1", Name: "f", Arguments: "{}"}}}
+	png := "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
+	seed, topK, maxTokens := int64(7), 40, 100
+	temp := 0.3
+	tests := []struct {
+		name string
+		req  llm.Request
+		want []string
+	}{
+		{
+			name: "everything sent",
+			req: llm.Request{
+				System: []llm.Part{text("be brief"), text("")},
+				Messages: []llm.Message{
+					{Role: llm.RoleUser, Parts: []llm.Part{text("hi"), text(""), {Type: llm.PartImage, Data: png, MediaType: "image/png"}}},
+					call,
+					{Role: llm.RoleTool, ToolCallID: "c1", Name: "f", IsError: true, Parts: []llm.Part{text("boom")}},
+				},
+				Tools:          []llm.Tool{{Name: "f", Description: "d"}},
+				ToolChoice:     &llm.ToolChoice{Mode: llm.ToolChoiceTool, Name: "f"},
+				MaxTokens:      &maxTokens,
+				Temperature:    &temp,
+				TopK:           &topK,
+				Seed:           &seed,
+				Stop:           []string{"END"},
+				ResponseFormat: &llm.ResponseFormat{Type: "json_schema", Schema: json.RawMessage(`{"type":"object","properties":{"a":{"type":"string"}}}`)},
+				Reasoning:      &llm.Reasoning{Effort: "low"},
+				Stream:         true,
+				IncludeUsage:   true,
+			},
+		},
+		{
+			name: "inbound drops kept first",
+			req:  llm.Request{Messages: []llm.Message{user}, User: "u1", Dropped: []string{"logit_bias"}},
+			want: []string{"logit_bias", "user"},
+		},
+		{
+			name: "strict tools and no parallel calls",
+			req: llm.Request{
+				Messages:   []llm.Message{user},
+				Tools:      []llm.Tool{{Name: "f", Strict: true}, {Name: "g", Strict: true}},
+				ToolChoice: &llm.ToolChoice{Mode: llm.ToolChoiceAuto, DisableParallel: true},
+			},
+			want: []string{"tools[].strict", "tool_choice.disable_parallel"},
+		},
+		{
+			name: "tool choice without tools constrains nothing",
+			req:  llm.Request{Messages: []llm.Message{user}, ToolChoice: &llm.ToolChoice{Mode: llm.ToolChoiceRequired, DisableParallel: true}},
+		},
+		{
+			name: "named strict schema",
+			req: llm.Request{Messages: []llm.Message{user}, ResponseFormat: &llm.ResponseFormat{
+				Type: "json_schema", Name: "answer", Strict: true, Schema: json.RawMessage(`{"type":"object","properties":{"a":{"type":"string"}}}`),
+			}},
+			want: []string{"response_format.name", "response_format.strict"},
+		},
+		{
+			name: "text response format is the default",
+			req:  llm.Request{Messages: []llm.Message{user}, ResponseFormat: &llm.ResponseFormat{Type: "text"}},
+		},
+		{
+			name: "unknown response format",
+			req:  llm.Request{Messages: []llm.Message{user}, ResponseFormat: &llm.ResponseFormat{Type: "xml"}},
+			want: []string{"response_format (xml)"},
+		},
+		{
+			name: "participant names",
+			req: llm.Request{Messages: []llm.Message{
+				{Role: llm.RoleUser, Name: "ann", Parts: []llm.Part{text("hi")}},
+				{Role: llm.RoleAssistant, Name: "bot", Parts: []llm.Part{text("hello")}},
+			}},
+			want: []string{"messages[].name"},
+		},
+		{
+			name: "thinking in every turn",
+			req: llm.Request{
+				System: []llm.Part{{Type: llm.PartThinking, Text: "s"}},
+				Messages: []llm.Message{
+					{Role: llm.RoleUser, Parts: []llm.Part{text("hi"), {Type: llm.PartThinking, Text: "u"}}},
+					{Role: llm.RoleAssistant, Parts: []llm.Part{{Type: llm.PartThinking, Text: "hmm", Signature: "sig"}}, ToolCalls: call.ToolCalls},
+					{Role: llm.RoleTool, ToolCallID: "c1", Parts: []llm.Part{text("42"), {Type: llm.PartThinking, Text: "t"}}},
+				},
+			},
+			want: []string{"system[] (thinking)", "messages[].parts[] (thinking)"},
+		},
+		{
+			name: "image in the system prompt",
+			req:  llm.Request{System: []llm.Part{{Type: llm.PartImage, ImageURL: "https://x/a.png"}}, Messages: []llm.Message{user}},
+			want: []string{"system[] (image)"},
+		},
+		{
+			name: "cache markers and image detail",
+			req: llm.Request{
+				System: []llm.Part{{Type: llm.PartText, Text: "long prompt", CacheControl: "ephemeral"}},
+				Messages: []llm.Message{
+					{Role: llm.RoleUser, Parts: []llm.Part{{Type: llm.PartImage, ImageURL: "https://x/a.png", Detail: "high", CacheControl: "ephemeral"}}},
+					call,
+					{Role: llm.RoleTool, ToolCallID: "c1", Parts: []llm.Part{{Type: llm.PartText, Text: "42", CacheControl: "ephemeral"}}},
+				},
+			},
+			want: []string{"system[].cache_control", "messages[].parts[].detail", "messages[].parts[].cache_control"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.req.Model = "gemini-2.5-flash"
+			for range 2 { // encoding again, as each attempt does, adds nothing
+				if _, err := (Codec{}).EncodeRequest(&tt.req); err != nil {
+					t.Fatalf("EncodeRequest: %v", err)
+				}
+			}
+			if !reflect.DeepEqual(tt.req.Dropped, tt.want) {
+				t.Errorf("Dropped = %q, want %q", tt.req.Dropped, tt.want)
 			}
 		})
 	}

@@ -2,7 +2,8 @@
 // (generativelanguage.googleapis.com): the Adapter says where its operations
 // live and how a key is presented, and the Codec translates the neutral chat
 // model of package llm to Gemini's generateContent format and back, for
-// clients that speak OpenAI's or Anthropic's format.
+// clients that speak OpenAI's or Anthropic's format, and OpenAI embeddings
+// requests to batchEmbedContents.
 //
 // Every choice the translation makes where the two models differ — what is
 // dropped, what is wrapped, how ids are invented — is documented on
@@ -35,15 +36,16 @@ func (Adapter) DefaultBaseURL() string {
 
 // URL puts the model and the method in the path, as Gemini does:
 // {base}/models/{model}:generateContent, :streamGenerateContent?alt=sse
-// (alt=sse asks for server-sent events instead of one long JSON array) or
-// :embedContent. The model may be given bare ("gemini-2.5-flash") or as a
+// (alt=sse asks for server-sent events instead of one long JSON array) or,
+// for embeddings, :batchEmbedContents, which takes several texts where
+// embedContent takes one. The model may be given bare ("gemini-2.5-flash") or as a
 // resource name ("models/gemini-2.5-flash"); it is escaped as one path
 // segment, ':' included, so that no model name can pick another method.
 func (Adapter) URL(baseURL string, op provider.Operation, model string, stream bool) string {
 	target := baseURL + "/models/" + escapeModel(model)
 	switch {
 	case op == provider.Embeddings:
-		return target + ":embedContent"
+		return target + ":batchEmbedContents"
 	case stream:
 		return target + ":streamGenerateContent?alt=sse"
 	default:

@@ -11,7 +11,8 @@ func (Adapter) Format() string { return Type }
 // Codec translates to and from generateContent.
 func (Adapter) Codec() llm.UpstreamCodec { return Codec{} }
 
-// Supports reports whether the gateway can reach op on Gemini: chat only.
-// Gemini has embeddings (URL knows embedContent), but the gateway does not
-// translate embedding bodies yet.
-func (Adapter) Supports(op provider.Operation) bool { return op == provider.Chat }
+// Supports reports whether the gateway can reach op on Gemini: chat, and
+// embeddings through batchEmbedContents (see Codec.EncodeEmbeddings).
+func (Adapter) Supports(op provider.Operation) bool {
+	return op == provider.Chat || op == provider.Embeddings
+}

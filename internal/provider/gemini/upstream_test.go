@@ -21,8 +21,8 @@ const fakeKey = "AIza-test-key"
 
 // fakeGemini is an upstream speaking the Gemini API's documented wire
 // format: generateContent as one JSON body, streamGenerateContent?alt=sse
-// as server-sent events with CRLF framing and no end sentinel, embedContent,
-// and Google error bodies — API_KEY_INVALID for a wrong key, as Gemini
+// as server-sent events with CRLF framing and no end sentinel,
+// batchEmbedContents, and Google error bodies — API_KEY_INVALID for a wrong key, as Gemini
 // answers. It calls the first declared function when the last turn is the
 // user's and tools are offered, and otherwise echoes the user's text.
 type fakeGemini struct {
@@ -59,9 +59,14 @@ func (f *fakeGemini) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	model, method := r.PathValue("call")[:i], r.PathValue("call")[i+1:]
 	switch method {
-	case "embedContent":
+	case "batchEmbedContents":
+		var req batchEmbedRequest
+		if err := json.Unmarshal(body, &req); err != nil || len(req.Requests) != 1 || req.Requests[0].Model != "models/"+model {
+			googleError(w, 400, "INVALID_ARGUMENT", "* BatchEmbedContentsRequest.requests: the model of each request must match the batch's", "")
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
-		fmt.Fprint(w, `{"embedding":{"values":[0.013168523,-0.008711934,-0.046782676]}}`)
+		fmt.Fprint(w, `{"embeddings":[{"values":[0.013168523,-0.008711934,-0.046782676]}]}`)
 		return
 	case "generateContent", "streamGenerateContent":
 	default:
@@ -248,12 +253,18 @@ func TestFakeUpstreamEndToEnd(t *testing.T) {
 		}
 	})
 
-	t.Run("embedContent", func(t *testing.T) {
-		resp := send(t, u, provider.Embeddings, "gemini-embedding-001", false,
-			[]byte(`{"content":{"parts":[{"text":"What is the meaning of life?"}]}}`))
+	t.Run("batchEmbedContents", func(t *testing.T) {
+		req, err := codec.EncodeEmbeddings(&llm.EmbedRequest{Model: "gemini-embedding-001", Inputs: []string{"What is the meaning of life?"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp := send(t, u, provider.Embeddings, "gemini-embedding-001", false, req)
 		raw, _ := io.ReadAll(resp.Body)
-		if resp.StatusCode != 200 || !bytes.Contains(raw, []byte(`"embedding"`)) {
-			t.Errorf("status %d: %s", resp.StatusCode, raw)
+		if resp.StatusCode != 200 {
+			t.Fatalf("status %d: %s", resp.StatusCode, raw)
+		}
+		if got, err := codec.DecodeEmbeddings(raw); err != nil || len(got.Vectors) != 1 || len(got.Vectors[0]) != 3 {
+			t.Errorf("embeddings = %+v, %v", got, err)
 		}
 	})
 

@@ -912,27 +912,36 @@ func (d *requestDecoder) streamOptions(v gjson.Result) error {
 }
 
 // EncodeRequest renders a neutral request as an OpenAI chat-completions
-// body for an OpenAI-compatible upstream.
+// body for an OpenAI-compatible upstream. What OpenAI's format cannot carry
+// is left out and appended to r.Dropped (see dropField for the names), for
+// the call record:
 //
 //   - Request.System becomes one leading "system" message (a plain string
 //     when it is a single text part). Images in it cannot be sent and are
-//     an error.
+//     an error; thinking parts in it are dropped (system[] (thinking)).
 //   - RoleTool messages become "tool" messages. OpenAI's tool messages
 //     carry only text, so images in a tool result (an Anthropic client's
 //     screenshot, say) follow the run of tool messages in a "user" message,
-//     each labelled with its tool call's ID. IsError has no counterpart;
-//     the result's text has to speak for itself.
+//     each labelled with its tool call's ID. IsError has no counterpart
+//     (messages[].is_error): the result's text has to speak for itself.
+//     Nor has a tool message's Name (messages[].name).
 //   - Images become image_url parts; inline data becomes a data: URL.
-//   - Thinking parts are sent as reasoning_content only when
-//     ReasoningContent is set; Anthropic's signatures and cache_control
-//     markers are not sent (OpenAI caches prompts by itself).
+//   - Thinking parts are sent as reasoning_content only on assistant
+//     messages and only when ReasoningContent is set; otherwise they are
+//     dropped (messages[].parts[] (thinking)). Even then Anthropic's
+//     signatures (messages[].parts[].signature) and redacted thinking
+//     (messages[].parts[] (redacted thinking)) are not sent. Nor are
+//     cache_control markers (system[].cache_control,
+//     messages[].parts[].cache_control): OpenAI caches prompts by itself.
 //   - tool_choice and parallel_tool_calls are sent only with tools: OpenAI
-//     rejects them otherwise.
+//     rejects them otherwise, and without tools they constrain nothing, so
+//     leaving them out is not recorded.
 //   - MaxTokens is sent as max_tokens, or as max_completion_tokens with
 //     MaxCompletionTokens set.
-//   - TopK is not sent: OpenAI rejects it as an unknown parameter.
-//     Reasoning.BudgetTokens is not mapped to an effort; only
-//     Reasoning.Effort is sent, as reasoning_effort.
+//   - TopK is not sent (top_k): OpenAI rejects it as an unknown parameter.
+//     Reasoning.BudgetTokens is not mapped to an effort
+//     (reasoning.budget_tokens); only Reasoning.Effort is sent, as
+//     reasoning_effort.
 //   - A json_schema response format without a name is named "response",
 //     since OpenAI requires one.
 //   - A streaming request always asks for stream_options.include_usage:
@@ -954,7 +963,7 @@ func (c Codec) EncodeRequest(r *llm.Request) ([]byte, error) {
 		User:        r.User,
 	}
 	if len(r.System) > 0 {
-		content, err := c.systemContent(r.System)
+		content, err := c.systemContent(r)
 		if err != nil {
 			return nil, err
 		}
@@ -973,7 +982,7 @@ func (c Codec) EncodeRequest(r *llm.Request) ([]byte, error) {
 		if m.Role != llm.RoleTool {
 			flush()
 		}
-		wm, images, err := c.message(i, m)
+		wm, images, err := c.message(r, i, m)
 		if err != nil {
 			return nil, err
 		}
@@ -985,6 +994,9 @@ func (c Codec) EncodeRequest(r *llm.Request) ([]byte, error) {
 	}
 	flush()
 
+	if r.TopK != nil {
+		dropField(r, "top_k")
+	}
 	if len(r.Tools) > 0 {
 		w.Tools = make([]wireTool, len(r.Tools))
 		for i, t := range r.Tools {
@@ -1035,6 +1047,9 @@ func (c Codec) EncodeRequest(r *llm.Request) ([]byte, error) {
 	}
 	if r.Reasoning != nil {
 		w.ReasoningEffort = r.Reasoning.Effort
+		if r.Reasoning.BudgetTokens != 0 {
+			dropField(r, "reasoning.budget_tokens")
+		}
 	}
 	if r.Stream {
 		w.StreamOptions = &wireStreamOptions{IncludeUsage: true}
@@ -1048,13 +1063,34 @@ func (c Codec) EncodeRequest(r *llm.Request) ([]byte, error) {
 	return b, nil
 }
 
-func (c Codec) systemContent(parts []llm.Part) (any, error) {
+// dropField records in r.Dropped, once, a part of the neutral request that
+// EncodeRequest leaves out. Names follow the Anthropic encoder's: the
+// neutral model's JSON path, "[]" standing for any index (as DecodeRequest
+// writes inbound paths), and in parentheses the kind of value when the path
+// alone does not say what was lost, e.g. "messages[].parts[] (thinking)".
+func dropField(r *llm.Request, name string) {
+	if !slices.Contains(r.Dropped, name) {
+		r.Dropped = append(r.Dropped, name)
+	}
+}
+
+// dropCacheMarker records a cache_control marker on a part that is sent
+// without it.
+func dropCacheMarker(r *llm.Request, path string, p llm.Part) {
+	if p.CacheControl != "" {
+		dropField(r, path+".cache_control")
+	}
+}
+
+func (c Codec) systemContent(r *llm.Request) (any, error) {
 	var texts []wirePart
-	for i, p := range parts {
+	for i, p := range r.System {
 		switch p.Type {
 		case llm.PartText:
 			texts = append(texts, wirePart{Type: "text", Text: p.Text})
+			dropCacheMarker(r, "system[]", p)
 		case llm.PartThinking:
+			dropField(r, "system[] (thinking)")
 		default:
 			return nil, badRequest("system[%d]: %s parts cannot be sent in an OpenAI system message", i, p.Type)
 		}
@@ -1070,7 +1106,8 @@ func (c Codec) systemContent(parts []llm.Part) (any, error) {
 
 // message renders one neutral message; for a tool result it also returns
 // the images that must travel in a user message after it.
-func (c Codec) message(i int, m llm.Message) (wireMessage, []llm.Part, error) {
+func (c Codec) message(r *llm.Request, i int, m llm.Message) (wireMessage, []llm.Part, error) {
+	const partPath = "messages[].parts[]"
 	wm := wireMessage{Role: string(m.Role), Name: m.Name}
 	switch m.Role {
 	case llm.RoleUser:
@@ -1079,13 +1116,16 @@ func (c Codec) message(i int, m llm.Message) (wireMessage, []llm.Part, error) {
 			switch p.Type {
 			case llm.PartText:
 				parts = append(parts, wirePart{Type: "text", Text: p.Text})
+				dropCacheMarker(r, partPath, p)
 			case llm.PartImage:
 				img, err := imageURL(p)
 				if err != nil {
 					return wm, nil, badRequest("messages[%d].parts[%d]: %v", i, j, err)
 				}
 				parts = append(parts, wirePart{Type: "image_url", ImageURL: img})
+				dropCacheMarker(r, partPath, p)
 			case llm.PartThinking:
+				dropField(r, partPath+" (thinking)")
 			default:
 				return wm, nil, badRequest("messages[%d].parts[%d]: unknown part type %q", i, j, p.Type)
 			}
@@ -1097,8 +1137,19 @@ func (c Codec) message(i int, m llm.Message) (wireMessage, []llm.Part, error) {
 			switch p.Type {
 			case llm.PartText:
 				text.WriteString(p.Text)
+				dropCacheMarker(r, partPath, p)
 			case llm.PartThinking:
-				thinking.WriteString(p.Text)
+				switch {
+				case !c.ReasoningContent:
+					dropField(r, partPath+" (thinking)")
+				case p.Data != "":
+					dropField(r, partPath+" (redacted thinking)")
+				default:
+					thinking.WriteString(p.Text)
+					if p.Signature != "" {
+						dropField(r, partPath+".signature")
+					}
+				}
 			default:
 				return wm, nil, badRequest("messages[%d].parts[%d]: %s parts cannot be sent in an OpenAI assistant message", i, j, p.Type)
 			}
@@ -1111,9 +1162,7 @@ func (c Codec) message(i int, m llm.Message) (wireMessage, []llm.Part, error) {
 		default:
 			wm.Content = ""
 		}
-		if c.ReasoningContent {
-			wm.ReasoningContent = thinking.String()
-		}
+		wm.ReasoningContent = thinking.String()
 		for _, tc := range m.ToolCalls {
 			wm.ToolCalls = append(wm.ToolCalls, wireToolCall{
 				ID: tc.ID, Type: "function", Function: wireCall{Name: tc.Name, Arguments: tc.Arguments},
@@ -1121,19 +1170,28 @@ func (c Codec) message(i int, m llm.Message) (wireMessage, []llm.Part, error) {
 		}
 	case llm.RoleTool:
 		wm.ToolCallID = m.ToolCallID
-		wm.Name = "" // not part of OpenAI's tool message
+		if m.Name != "" {
+			wm.Name = "" // not part of OpenAI's tool message
+			dropField(r, "messages[].name")
+		}
+		if m.IsError {
+			dropField(r, "messages[].is_error")
+		}
 		var parts []wirePart
 		var images []llm.Part
 		for j, p := range m.Parts {
 			switch p.Type {
 			case llm.PartText:
 				parts = append(parts, wirePart{Type: "text", Text: p.Text})
+				dropCacheMarker(r, partPath, p)
 			case llm.PartImage:
 				if _, err := imageURL(p); err != nil {
 					return wm, nil, badRequest("messages[%d].parts[%d]: %v", i, j, err)
 				}
 				images = append(images, p)
+				dropCacheMarker(r, partPath, p)
 			case llm.PartThinking:
+				dropField(r, partPath+" (thinking)")
 			default:
 				return wm, nil, badRequest("messages[%d].parts[%d]: unknown part type %q", i, j, p.Type)
 			}

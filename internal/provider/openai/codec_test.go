@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -84,6 +85,10 @@ func TestRequestGolden(t *testing.T) {
 			if err != nil {
 				t.Fatalf("DecodeRequest: %v", err)
 			}
+			// The golden file shows the request as decoded; EncodeRequest
+			// appends its own drops, which TestEncodeRequestDropped covers.
+			decoded := *req
+			decoded.Dropped = slices.Clone(req.Dropped)
 			enc, err := Codec{}.EncodeRequest(req)
 			if err != nil {
 				t.Fatalf("EncodeRequest: %v", err)
@@ -92,7 +97,7 @@ func TestRequestGolden(t *testing.T) {
 			golden(t, strings.TrimSuffix(path, ".json")+".golden", indent(t, struct {
 				Neutral *llm.Request    `json:"neutral"`
 				Encoded json.RawMessage `json:"encoded"`
-			}{req, enc}))
+			}{&decoded, enc}))
 
 			enc, err = full.EncodeRequest(req)
 			if err != nil {
@@ -791,5 +796,125 @@ func TestEncodeResponseDefaults(t *testing.T) {
 	}
 	if bytes.Contains(b, []byte(`"created":0`)) {
 		t.Errorf("created not filled in: %s", b)
+	}
+}
+
+// TestEncodeRequestDropped checks what EncodeRequest appends to
+// Request.Dropped: exactly what it leaves out, once each, after what the
+// inbound decoder listed, and nothing for fields it sends or that ask for
+// nothing.
+func TestEncodeRequestDropped(t *testing.T) {
+	text := func(s string) llm.Part { return llm.Part{Type: llm.PartText, Text: s} }
+	user := llm.Message{Role: llm.RoleUser, Parts: []llm.Part{text("hi")}}
+	call := llm.Message{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: "c1", Name: "f", Arguments: "{}"}}}
+	seed, topK := int64(7), 40
+	tests := []struct {
+		name  string
+		codec Codec
+		req   llm.Request
+		want  []string
+	}{
+		{
+			name: "everything sent",
+			req: llm.Request{
+				Messages:       []llm.Message{{Role: llm.RoleUser, Name: "ann", Parts: []llm.Part{text("hi"), {Type: llm.PartImage, ImageURL: "https://x/a.png", Detail: "low"}}}},
+				Tools:          []llm.Tool{{Name: "f", Strict: true}},
+				ToolChoice:     &llm.ToolChoice{Mode: llm.ToolChoiceRequired, DisableParallel: true},
+				Seed:           &seed,
+				User:           "u1",
+				ResponseFormat: &llm.ResponseFormat{Type: "json_schema", Name: "r", Strict: true, Schema: json.RawMessage(`{"type":"object"}`)},
+				Reasoning:      &llm.Reasoning{Effort: "low"},
+				Stream:         true,
+				IncludeUsage:   true,
+			},
+		},
+		{
+			name: "inbound drops kept first",
+			req:  llm.Request{Messages: []llm.Message{user}, TopK: &topK, Dropped: []string{"logit_bias"}},
+			want: []string{"logit_bias", "top_k"},
+		},
+		{
+			name: "tool choice without tools constrains nothing",
+			req:  llm.Request{Messages: []llm.Message{user}, ToolChoice: &llm.ToolChoice{Mode: llm.ToolChoiceNone, DisableParallel: true}},
+		},
+		{
+			name: "reasoning budget without effort",
+			req:  llm.Request{Messages: []llm.Message{user}, Reasoning: &llm.Reasoning{BudgetTokens: 4000}},
+			want: []string{"reasoning.budget_tokens"},
+		},
+		{
+			name: "reasoning budget beside an effort",
+			req:  llm.Request{Messages: []llm.Message{user}, Reasoning: &llm.Reasoning{Effort: "high", BudgetTokens: -1}},
+			want: []string{"reasoning.budget_tokens"},
+		},
+		{
+			name: "thinking without reasoning_content",
+			req: llm.Request{Messages: []llm.Message{user, {Role: llm.RoleAssistant, Parts: []llm.Part{
+				{Type: llm.PartThinking, Text: "hmm", Signature: "sig"}, {Type: llm.PartThinking, Data: "opaque"}, text("ok"),
+			}}}},
+			want: []string{"messages[].parts[] (thinking)"},
+		},
+		{
+			name:  "thinking with reasoning_content",
+			codec: Codec{ReasoningContent: true},
+			req: llm.Request{Messages: []llm.Message{user, {Role: llm.RoleAssistant, Parts: []llm.Part{
+				{Type: llm.PartThinking, Text: "hmm", Signature: "sig"}, {Type: llm.PartThinking, Data: "opaque"}, text("ok"),
+			}}}},
+			want: []string{"messages[].parts[].signature", "messages[].parts[] (redacted thinking)"},
+		},
+		{
+			name:  "unsigned thinking with reasoning_content",
+			codec: Codec{ReasoningContent: true},
+			req:   llm.Request{Messages: []llm.Message{user, {Role: llm.RoleAssistant, Parts: []llm.Part{{Type: llm.PartThinking, Text: "hmm"}, text("ok")}}}},
+		},
+		{
+			name: "thinking outside assistant turns",
+			req: llm.Request{
+				System: []llm.Part{text("be brief"), {Type: llm.PartThinking, Text: "s"}},
+				Messages: []llm.Message{
+					{Role: llm.RoleUser, Parts: []llm.Part{text("hi"), {Type: llm.PartThinking, Text: "u"}}},
+					call,
+					{Role: llm.RoleTool, ToolCallID: "c1", Parts: []llm.Part{text("42"), {Type: llm.PartThinking, Text: "t"}}},
+				},
+			},
+			want: []string{"system[] (thinking)", "messages[].parts[] (thinking)"},
+		},
+		{
+			name: "cache markers",
+			req: llm.Request{
+				System: []llm.Part{{Type: llm.PartText, Text: "long prompt", CacheControl: "ephemeral"}},
+				Messages: []llm.Message{
+					{Role: llm.RoleUser, Parts: []llm.Part{{Type: llm.PartImage, ImageURL: "https://x/a.png", CacheControl: "ephemeral"}}},
+					{Role: llm.RoleAssistant, Parts: []llm.Part{{Type: llm.PartText, Text: "seen", CacheControl: "ephemeral"}}},
+					{Role: llm.RoleUser, Parts: []llm.Part{{Type: llm.PartText, Text: "and?", CacheControl: "ephemeral"}}},
+				},
+			},
+			want: []string{"system[].cache_control", "messages[].parts[].cache_control"},
+		},
+		{
+			name: "tool results with error flags and names, once each",
+			req: llm.Request{Messages: []llm.Message{
+				user,
+				{Role: llm.RoleAssistant, ToolCalls: []llm.ToolCall{{ID: "c1", Name: "f"}, {ID: "c2", Name: "f"}}},
+				{Role: llm.RoleTool, ToolCallID: "c1", Name: "f", IsError: true, Parts: []llm.Part{text("boom")}},
+				{Role: llm.RoleTool, ToolCallID: "c2", Name: "f", IsError: true, Parts: []llm.Part{
+					text("boom again"), {Type: llm.PartImage, Data: "AAAA", MediaType: "image/png", CacheControl: "ephemeral"},
+				}},
+			}},
+			want: []string{"messages[].name", "messages[].is_error", "messages[].parts[].cache_control"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.req.Model = "m"
+			for range 2 { // encoding again, as each attempt does, adds nothing
+				if _, err := tt.codec.EncodeRequest(&tt.req); err != nil {
+					t.Fatalf("EncodeRequest: %v", err)
+				}
+			}
+			if !reflect.DeepEqual(tt.req.Dropped, tt.want) {
+				t.Errorf("Dropped = %q, want %q", tt.req.Dropped, tt.want)
+			}
+		})
 	}
 }

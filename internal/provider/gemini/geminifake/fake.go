@@ -32,6 +32,13 @@
 // (403 PERMISSION_DENIED), with a wrong key when Options.APIKey is set
 // (400 INVALID_ARGUMENT, reason API_KEY_INVALID), without contents, or with
 // a role other than user and model.
+//
+// POST /v1beta/models/{model}:batchEmbedContents answers {"embeddings":
+// [{"values": […]}, …]}, one Embedding of each request's text, cut to its
+// outputDimensionality without being normalised again, as Gemini's shorter
+// vectors are not; like Gemini it reports no token usage, refuses more than
+// 100 requests, a request whose model is not models/{model}, and empty
+// text, and the error-* model names above steer it too.
 package geminifake
 
 import (
@@ -237,6 +244,10 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	model, method := call[:i], call[i+1:]
+	if method == "batchEmbedContents" {
+		s.embed(w, model, body)
+		return
+	}
 	stream := method == "streamGenerateContent"
 	if !stream && method != "generateContent" {
 		googleError(w, 404, "NOT_FOUND", "Method not found.", "")
