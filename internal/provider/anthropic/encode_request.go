@@ -249,7 +249,7 @@ func (e *requestEncoder) messages() ([]wireMessage, error) {
 		m := msgs[i]
 		path := "messages." + strconv.Itoa(i)
 		if m.Name != "" {
-			e.drop("message name")
+			e.drop("messages[].name")
 		}
 		switch m.Role {
 		case llm.RoleUser:
@@ -266,7 +266,7 @@ func (e *requestEncoder) messages() ([]wireMessage, error) {
 			if content == nil {
 				// Anthropic refuses an empty turn, and leaving it out only
 				// joins the user turns around it, which Anthropic does anyway.
-				e.drop("empty assistant message")
+				e.drop("messages[] (empty assistant message)")
 				continue
 			}
 			out = append(out, wireMessage{Role: "assistant", Content: content})
@@ -333,9 +333,9 @@ func (e *requestEncoder) content(path string, parts []llm.Part, toolResult bool)
 			blocks = append(blocks, b)
 		case llm.PartThinking:
 			if toolResult {
-				e.drop("thinking in a tool result")
+				e.drop("messages[].parts[] (thinking)")
 			} else {
-				e.drop("thinking in a user message")
+				e.drop("messages[].parts[] (thinking)")
 			}
 		default:
 			return nil, badRequest(path+".parts."+strconv.Itoa(j)+".type", "unknown part type %q", p.Type)
@@ -347,7 +347,7 @@ func (e *requestEncoder) content(path string, parts []llm.Part, toolResult bool)
 func (e *requestEncoder) image(path string, p llm.Part) (imageBlock, error) {
 	b := imageBlock{Type: "image", CacheControl: cacheMarker(p.CacheControl)}
 	if p.Detail != "" {
-		e.drop("image detail")
+		e.drop("messages[].parts[].detail")
 	}
 	switch {
 	case p.Data != "":
@@ -404,14 +404,14 @@ func (e *requestEncoder) assistant(path string, m llm.Message) (any, error) {
 			case p.Signature != "":
 				blocks = append(blocks, thinkingBlock{Type: "thinking", Thinking: p.Text, Signature: p.Signature})
 			default:
-				e.drop("unsigned thinking")
+				e.drop("messages[].parts[] (unsigned thinking)")
 			}
 		case llm.PartText:
 			if p.Text != "" {
 				texts = append(texts, p)
 			}
 		case llm.PartImage:
-			e.drop("image in an assistant message")
+			e.drop("messages[].parts[] (image)")
 		default:
 			return nil, badRequest(path+".parts."+strconv.Itoa(j)+".type", "unknown part type %q", p.Type)
 		}
@@ -425,7 +425,7 @@ func (e *requestEncoder) assistant(path string, m llm.Message) (any, error) {
 	for _, c := range m.ToolCalls {
 		input, ok := argumentsObject(c.Arguments)
 		if !ok {
-			e.drop("tool call arguments that are not a JSON object")
+			e.drop("messages[].tool_calls[].arguments (not a JSON object)")
 		}
 		blocks = append(blocks, toolUseBlock{Type: "tool_use", ID: c.ID, Name: c.Name, Input: input})
 	}
