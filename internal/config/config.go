@@ -80,7 +80,24 @@ type Model struct {
 	Price *Price `yaml:"price,omitempty" json:"price,omitempty"`
 	// LogBodies set to false turns off body capture for this model.
 	LogBodies *bool `yaml:"log_bodies,omitempty" json:"log_bodies,omitempty"`
+	// Cache turns on the exact response cache for this model (opt-in).
+	Cache *Cache `yaml:"cache,omitempty" json:"cache,omitempty"`
 }
+
+// Cache is a model's exact response cache: an answer is reused for a
+// request equal to an earlier one (same model, same normalised body) until
+// TTL has passed.
+type Cache struct {
+	// TTL is how long an answer is reused; required.
+	TTL Duration `yaml:"ttl" json:"ttl"`
+	// Shared lets every consumer reuse every consumer's answers. Off (the
+	// default), answers are reused only by the consumer that got them, so
+	// no application sees another's data.
+	Shared bool `yaml:"shared,omitempty" json:"shared,omitempty"`
+}
+
+// MaxCacheTTL bounds Cache.TTL.
+const MaxCacheTTL = Duration(30 * 24 * time.Hour)
 
 // Target is one upstream model behind a Model.
 //

@@ -60,6 +60,7 @@ var flowKeys = map[string]bool{
 	"quota":         true,
 	"budget":        true,
 	"health":        true,
+	"cache":         true,
 }
 
 // flowItemKeys are the lists whose items are each written on one line.

@@ -18,6 +18,7 @@ func TestServiceValidation(t *testing.T) {
 	tests := []struct {
 		name string
 		src  string
+		cfg  string // more models, when set
 		want string // one expected error line; "" means valid
 	}{
 		{name: "minimal rest service", src: `services:
@@ -84,6 +85,10 @@ func TestServiceValidation(t *testing.T) {
 		{name: "unknown subscription", src: `consumers:
   - { name: c, subscriptions: [nope] }
 `, want: `consumers[0].subscriptions[0]: unknown service "nope"`},
+		{name: "model cache", src: "", cfg: `  - { name: c, targets: [{provider: p}], cache: {ttl: 10m, shared: true} }
+`},
+		{name: "model cache without ttl", cfg: `  - { name: c, targets: [{provider: p}], cache: {shared: true} }
+`, want: "models[1].cache.ttl: is required"},
 		{name: "azure api_version", src: `  - { name: az, type: azure-openai, base_url: "https://r.openai.azure.com/openai", api_key: env:AZ, api_version: 2025-04-01-preview }
 `},
 		{name: "api_version on another type", src: `  - { name: o, type: openai, api_key: env:O, api_version: 2025-04-01-preview }
@@ -96,6 +101,9 @@ func TestServiceValidation(t *testing.T) {
 			src := servicesBase + tt.src
 			if strings.HasPrefix(tt.src, "  - ") { // more providers
 				src = strings.Replace(servicesBase, "models:\n", tt.src+"models:\n", 1)
+			}
+			if tt.cfg != "" {
+				src = strings.Replace(src, "teams:\n", tt.cfg+"teams:\n", 1)
 			}
 			_, err := Parse([]byte(src))
 			switch {

@@ -257,6 +257,14 @@ func (v *validator) positiveDuration(d Duration, path string) {
 }
 
 func (v *validator) model(m Model, path string, providers map[string]bool) {
+	if c := m.Cache; c != nil {
+		switch {
+		case c.TTL <= 0:
+			v.fail(path+".cache.ttl", "is required: how long an answer is reused, like 10m")
+		case c.TTL > MaxCacheTTL:
+			v.fail(path+".cache.ttl", "must be at most 720h (30 days)")
+		}
+	}
 	switch {
 	case m.Name == "":
 		v.fail(path+".name", "is required")
