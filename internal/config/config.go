@@ -20,6 +20,7 @@ type Config struct {
 	Consumers []Consumer `yaml:"consumers,omitempty" json:"consumers"`
 	Teams     []Team     `yaml:"teams,omitempty" json:"teams"`
 	Services  []Service  `yaml:"services,omitempty" json:"services"`
+	Prompts   []Prompt   `yaml:"prompts,omitempty" json:"prompts"`
 }
 
 // Provider is an upstream API account the gateway forwards calls to.
@@ -364,6 +365,15 @@ func (c *Config) ApplyDefaults() {
 	}
 	c.Teams = nilIfEmpty(c.Teams)
 	c.Services = nilIfEmpty(c.Services)
+	c.Prompts = nilIfEmpty(c.Prompts)
+	for i := range c.Prompts {
+		p := &c.Prompts[i]
+		p.Variables = nilIfEmpty(p.Variables)
+		p.Versions = nilIfEmpty(p.Versions)
+		for j := range p.Versions {
+			p.Versions[j].Variables = nilIfEmpty(p.Versions[j].Variables)
+		}
+	}
 	for i := range c.Services {
 		c.Services[i].applyDefaults()
 	}

@@ -17,6 +17,7 @@ var entityKinds = map[string]string{
 	"consumers": "consumer",
 	"teams":     "team",
 	"services":  "service",
+	"prompts":   "prompt",
 }
 
 // Diff lists what differs between two configurations, one line per change

@@ -249,6 +249,8 @@ teams:
 		`~ team payments: description: "Checkout, orders and refunds" -> ""`,
 		"- service orders-api",
 		"- service support-bot",
+		"- prompt classify",
+		"- prompt summarize",
 	}
 	if got := Diff(from, to); !reflect.DeepEqual(got, want) {
 		t.Errorf("got:\n%q\nwant:\n%q", got, want)

@@ -61,12 +61,15 @@ var flowKeys = map[string]bool{
 	"budget":        true,
 	"health":        true,
 	"cache":         true,
+	"canary":        true,
+	"enum":          true,
 }
 
 // flowItemKeys are the lists whose items are each written on one line.
 var flowItemKeys = map[string]bool{
-	"targets": true,
-	"keys":    true,
+	"targets":   true,
+	"keys":      true,
+	"variables": true,
 }
 
 // flowShortNodes sets flow style on the short structures. key is the mapping
@@ -122,6 +125,9 @@ func (c Config) MarshalJSON() ([]byte, error) {
 	}
 	if p.Services == nil {
 		p.Services = []Service{}
+	}
+	if p.Prompts == nil {
+		p.Prompts = []Prompt{}
 	}
 	return json.Marshal(p)
 }

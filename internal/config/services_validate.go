@@ -35,6 +35,7 @@ func (v *validator) validateSections(c *Config, models map[string]bool) {
 		v.unique(services, s.Name, path, "service")
 		routes = v.routeConflicts(s, path, routes)
 	}
+	v.prompts(c.Prompts, models, teams)
 	for i, k := range c.Consumers {
 		path := fmt.Sprintf("consumers[%d]", i)
 		v.team(k.Team, path+".team", teams)
