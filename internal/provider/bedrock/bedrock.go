@@ -113,7 +113,6 @@ func (Adapter) Supports(op provider.Operation) bool {
 // colon-separated parts. It never includes the key.
 var errMalformedKey = errors.New("bedrock: malformed credentials: want ACCESS_KEY_ID:SECRET_ACCESS_KEY[:SESSION_TOKEN]")
 
-
 // Sign signs a request with AWS Signature Version 4 for the service
 // "bedrock", in the region of the URL's host (see the package comment), at
 // now. key is ACCESS_KEY_ID:SECRET_ACCESS_KEY[:SESSION_TOKEN].
