@@ -1,13 +1,14 @@
 // Package admin is the admin REST API under /admin/v1 and the operational
-// endpoints of the admin port (/healthz, /readyz, /metrics). Handlers are
-// thin: decode, call the domain, encode. Errors carry a message for the
-// caller apart from the cause that is logged.
+// endpoints of the admin port (/healthz, /readyz, /metrics). Every route is
+// registered with the action it performs and goes through one guard that
+// authenticates the caller (admin token, API token or session), checks the
+// permission table of internal/auth and writes the audit entries of
+// changes. Handlers are thin: decode, call the domain, encode. Errors carry
+// a message for the caller apart from the cause that is logged.
 package admin
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -15,7 +16,9 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
-	"strings"
+	"strconv"
+	"sync"
+	"time"
 
 	"github.com/hypergate/hypergate/internal/auth"
 	"github.com/hypergate/hypergate/internal/calllog"
@@ -27,6 +30,9 @@ import (
 // Calls reads call records and their feedback.
 type Calls interface {
 	ListCalls(ctx context.Context, f calllog.Filter) (calllog.Page, error)
+	// ListCallsOf is ListCalls limited to the calls of some consumers or
+	// services, for readers scoped to a team or a consumer.
+	ListCallsOf(ctx context.Context, f calllog.Filter, scope store.CallScope) (calllog.Page, error)
 	GetCall(ctx context.Context, id string) (calllog.Record, error)
 	ListFeedback(ctx context.Context, requestID string) ([]feedback.Feedback, error)
 }
@@ -48,6 +54,47 @@ type Configs interface {
 	GetRevision(ctx context.Context, n int64) (store.Revision, error)
 }
 
+// Users stores users and their team membership.
+type Users interface {
+	CreateUser(ctx context.Context, u auth.User) error
+	GetUser(ctx context.Context, id string) (auth.User, error)
+	GetUserByEmail(ctx context.Context, email string) (auth.User, error)
+	ListUsers(ctx context.Context, team string) ([]auth.User, error)
+	UpdateUser(ctx context.Context, u auth.User) error
+	DeleteUser(ctx context.Context, id string) error
+	AddTeamMember(ctx context.Context, team, userID string, role auth.Role) (auth.User, error)
+	RemoveTeamMember(ctx context.Context, team, userID string) error
+	RemoveTeamMembers(ctx context.Context, team string) ([]string, error)
+	RecordLogin(ctx context.Context, id string, at time.Time) error
+	SetPasswordHash(ctx context.Context, id, hash string) error
+}
+
+// Sessions stores sign-in sessions by the hash of their secret.
+type Sessions interface {
+	CreateSession(ctx context.Context, s auth.Session) error
+	GetSession(ctx context.Context, id string) (auth.Session, error)
+	TouchSession(ctx context.Context, id string, at time.Time) error
+	DeleteSession(ctx context.Context, id string) error
+	DeleteUserSessions(ctx context.Context, userID string) (int64, error)
+	DeleteSessionsIdleSince(ctx context.Context, idleSince, now time.Time) (int64, error)
+}
+
+// Tokens stores API tokens by the hash of their secret.
+type Tokens interface {
+	CreateToken(ctx context.Context, t auth.Token) error
+	GetToken(ctx context.Context, id string) (auth.Token, error)
+	GetTokenByHash(ctx context.Context, hash string) (auth.Token, error)
+	ListTokens(ctx context.Context) ([]auth.Token, error)
+	RevokeToken(ctx context.Context, id string) error
+	TouchToken(ctx context.Context, id string, at time.Time) error
+}
+
+// AuditLog stores and lists audit entries.
+type AuditLog interface {
+	AppendAudit(ctx context.Context, e auth.AuditEntry) (auth.AuditEntry, error)
+	ListAudit(ctx context.Context, f auth.AuditFilter) (auth.AuditPage, error)
+}
+
 // ApplyResult says what an apply did.
 type ApplyResult struct {
 	Changed  bool            `json:"changed"`
@@ -57,62 +104,137 @@ type ApplyResult struct {
 
 // Server is the admin HTTP handler.
 type Server struct {
-	Calls   Calls
-	Keys    Keys
-	Configs Configs
-	// TokenHash is the SHA-256 hex of the admin token.
+	Calls    Calls
+	Keys     Keys
+	Configs  Configs
+	Users    Users
+	Sessions Sessions
+	Tokens   Tokens
+	Audit    AuditLog
+	// TokenHash is the SHA-256 hex of the admin token, the built-in admin.
 	TokenHash string
+	// Passwords hashes and checks user passwords (argon2id defaults when nil).
+	Passwords *auth.Passwords
+	// SessionIdle ends a session unused for this long (DefaultSessionIdle
+	// when 0); SessionMax ends any session this long after sign-in
+	// (DefaultSessionMax when 0).
+	SessionIdle, SessionMax time.Duration
+	// AccountThrottle and IPThrottle slow down password guessing per
+	// account and per client address; defaults when nil.
+	AccountThrottle, IPThrottle *auth.Throttle
+	// Now is the clock for session and token expiry; time.Now when nil.
+	Now func() time.Time
 	// Ready reports whether the store is reachable and a config is loaded.
 	Ready   func(ctx context.Context) error
 	Metrics http.Handler
 	Logger  *slog.Logger
+
+	initOnce sync.Once
 }
 
 // Handler returns the routes of the admin port.
 func (s *Server) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, 200, map[string]string{"status": "ok"})
-	})
-	mux.HandleFunc("GET /readyz", s.readyz)
-	if s.Metrics != nil {
-		mux.Handle("GET /metrics", s.Metrics)
-	}
-	mux.HandleFunc("GET /admin/v1/openapi.json", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write(openAPI)
-	})
-	api := func(pattern string, h func(w http.ResponseWriter, r *http.Request) error) {
-		mux.Handle(pattern, s.authed(h))
-	}
-	api("GET /admin/v1/calls", s.listCalls)
-	api("GET /admin/v1/calls/{id}", s.getCall)
-	api("GET /admin/v1/consumers", s.listConsumers)
-	api("POST /admin/v1/consumers", s.createConsumer)
-	api("GET /admin/v1/consumers/{name}", s.getConsumer)
-	api("DELETE /admin/v1/consumers/{name}", s.deleteConsumer)
-	api("POST /admin/v1/consumers/{name}/keys", s.createKey)
-	api("GET /admin/v1/keys", s.listKeys)
-	api("DELETE /admin/v1/keys/{id}", s.revokeKey)
-	api("GET /admin/v1/config", s.getConfig)
-	api("PUT /admin/v1/config", s.putConfig)
-	api("POST /admin/v1/config/diff", s.diffConfig)
-	api("GET /admin/v1/config/revisions", s.listRevisions)
-	api("GET /admin/v1/config/revisions/{n}", s.getRevision)
-	api("POST /admin/v1/config/revisions/{n}/restore", s.restoreRevision)
-	// Profiles are behind the admin token: they reveal memory contents.
-	mux.Handle("GET /debug/pprof/", s.authed(adapt(pprof.Index)))
-	mux.Handle("GET /debug/pprof/profile", s.authed(adapt(pprof.Profile)))
-	mux.Handle("GET /debug/pprof/trace", s.authed(adapt(pprof.Trace)))
-	mux.Handle("GET /debug/pprof/symbol", s.authed(adapt(pprof.Symbol)))
-	api("/admin/v1/", func(w http.ResponseWriter, r *http.Request) error {
-		return &Error{Status: 404, Code: "not_found", Msg: fmt.Sprintf("no admin endpoint %s %s", r.Method, r.URL.Path)}
-	})
-	return mux
+	s.init()
+	return s.routes().mux
 }
 
-// adapt turns a plain handler into one authed can wrap.
-func adapt(h http.HandlerFunc) func(w http.ResponseWriter, r *http.Request) error {
+// Routes lists every endpoint of the admin port with its declared action,
+// in registration order.
+func (s *Server) Routes() []Route {
+	s.init()
+	return s.routes().routes
+}
+
+// init fills the defaults of optional fields once.
+func (s *Server) init() {
+	s.initOnce.Do(func() {
+		if s.Passwords == nil {
+			s.Passwords = &auth.Passwords{}
+		}
+		if s.AccountThrottle == nil {
+			s.AccountThrottle = &auth.Throttle{Free: 3, Now: s.Now}
+		}
+		if s.IPThrottle == nil {
+			// Looser: many people may sign in from behind one address.
+			s.IPThrottle = &auth.Throttle{Free: 10, Now: s.Now}
+		}
+	})
+}
+
+func (s *Server) routes() *router {
+	rt := &router{s: s, mux: http.NewServeMux()}
+	h := rt.handle
+	h("GET /healthz", auth.ActionHealthRead, nil, func(w http.ResponseWriter, r *http.Request) error {
+		writeJSON(w, 200, map[string]string{"status": "ok"})
+		return nil
+	})
+	h("GET /readyz", auth.ActionHealthRead, nil, s.readyz)
+	if s.Metrics != nil {
+		h("GET /metrics", auth.ActionMetricsRead, nil, adapt(s.Metrics.ServeHTTP))
+	}
+	h("GET /admin/v1/openapi.json", auth.ActionDocsRead, nil, func(w http.ResponseWriter, r *http.Request) error {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write(openAPI)
+		return nil
+	})
+
+	h("POST /admin/v1/login", auth.ActionLogin, nil, s.login)
+	h("POST /admin/v1/logout", auth.ActionLogout, nil, s.logout)
+	h("GET /admin/v1/me", auth.ActionAuthenticated, nil, s.me)
+	h("POST /admin/v1/me/password", auth.ActionPasswordChange, nil, s.changePassword)
+
+	h("GET /admin/v1/calls", auth.ActionCallsRead, nil, s.listCalls)
+	h("GET /admin/v1/calls/{id}", auth.ActionCallsRead, nil, s.getCall)
+	h("GET /admin/v1/consumers", auth.ActionConsumersRead, nil, s.listConsumers)
+	h("POST /admin/v1/consumers", auth.ActionConsumersWrite, nil, s.createConsumer)
+	h("GET /admin/v1/consumers/{name}", auth.ActionConsumersRead, s.consumerTarget, s.getConsumer)
+	h("DELETE /admin/v1/consumers/{name}", auth.ActionConsumersWrite, s.consumerTarget, s.deleteConsumer)
+	h("POST /admin/v1/consumers/{name}/keys", auth.ActionKeysWrite, s.consumerTarget, s.createKey)
+	h("GET /admin/v1/keys", auth.ActionKeysRead, nil, s.listKeys)
+	h("DELETE /admin/v1/keys/{id}", auth.ActionKeysWrite, s.keyTarget, s.revokeKey)
+
+	h("GET /admin/v1/teams", auth.ActionTeamsRead, nil, s.listTeams)
+	h("POST /admin/v1/teams", auth.ActionTeamsManage, nil, s.createTeam)
+	h("GET /admin/v1/teams/{name}", auth.ActionTeamsRead, s.teamTarget, s.getTeam)
+	h("PUT /admin/v1/teams/{name}", auth.ActionTeamsUpdate, s.teamTarget, s.updateTeam)
+	h("DELETE /admin/v1/teams/{name}", auth.ActionTeamsManage, nil, s.deleteTeam)
+	h("GET /admin/v1/teams/{name}/members", auth.ActionMembersRead, s.teamTarget, s.listMembers)
+	h("POST /admin/v1/teams/{name}/members", auth.ActionMembersWrite, s.teamTarget, s.addMember)
+	h("DELETE /admin/v1/teams/{name}/members/{user}", auth.ActionMembersWrite, s.teamTarget, s.removeMember)
+
+	h("GET /admin/v1/users", auth.ActionUsersRead, nil, s.listUsers)
+	h("POST /admin/v1/users", auth.ActionUsersWrite, nil, s.createUser)
+	h("GET /admin/v1/users/{user}", auth.ActionUsersRead, nil, s.getUser)
+	h("PUT /admin/v1/users/{user}", auth.ActionUsersWrite, nil, s.updateUser)
+	h("DELETE /admin/v1/users/{user}", auth.ActionUsersWrite, nil, s.deleteUser)
+
+	h("GET /admin/v1/tokens", auth.ActionTokensRead, nil, s.listTokens)
+	h("POST /admin/v1/tokens", auth.ActionTokensWrite, nil, s.createToken)
+	h("DELETE /admin/v1/tokens/{id}", auth.ActionTokensWrite, nil, s.revokeToken)
+
+	h("GET /admin/v1/audit", auth.ActionAuditRead, nil, s.listAudit)
+
+	h("GET /admin/v1/config", auth.ActionConfigRead, nil, s.getConfig)
+	h("PUT /admin/v1/config", auth.ActionConfigWrite, nil, s.putConfig)
+	h("POST /admin/v1/config/diff", auth.ActionConfigRead, nil, s.diffConfig)
+	h("GET /admin/v1/config/revisions", auth.ActionRevisionsRead, nil, s.listRevisions)
+	h("GET /admin/v1/config/revisions/{n}", auth.ActionRevisionsRead, nil, s.getRevision)
+	h("POST /admin/v1/config/revisions/{n}/restore", auth.ActionRevisionsRestore, nil, s.restoreRevision)
+	// Profiles are admin-only: they reveal memory contents.
+	h("GET /debug/pprof/", auth.ActionDebugRead, nil, adapt(pprof.Index))
+	h("GET /debug/pprof/profile", auth.ActionDebugRead, nil, adapt(pprof.Profile))
+	h("GET /debug/pprof/trace", auth.ActionDebugRead, nil, adapt(pprof.Trace))
+	h("GET /debug/pprof/symbol", auth.ActionDebugRead, nil, adapt(pprof.Symbol))
+	// Anything else under /admin/v1 is a 404, once authenticated, so that
+	// probing without credentials learns nothing about which paths exist.
+	h("/admin/v1/", auth.ActionAuthenticated, nil, func(w http.ResponseWriter, r *http.Request) error {
+		return &Error{Status: 404, Code: "not_found", Msg: fmt.Sprintf("no admin endpoint %s %s", r.Method, r.URL.Path)}
+	})
+	return rt
+}
+
+// adapt turns a plain handler into a route handler.
+func adapt(h http.HandlerFunc) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		h(w, r)
 		return nil
@@ -128,7 +250,12 @@ type Error struct {
 	Code   string
 	Msg    string
 	Param  string
-	Err    error
+	// Details are shown to the caller with the message, e.g. what still
+	// refers to a team that cannot be deleted.
+	Details map[string]any
+	// RetryAfter, when set, is sent as the Retry-After header (429).
+	RetryAfter time.Duration
+	Err        error
 }
 
 func (e *Error) Error() string {
@@ -142,27 +269,6 @@ func (e *Error) Unwrap() error { return e.Err }
 
 func badRequest(param, format string, args ...any) *Error {
 	return &Error{Status: 400, Code: "invalid_request", Param: param, Msg: fmt.Sprintf(format, args...)}
-}
-
-// authed checks the bearer token and turns returned errors into responses.
-func (s *Server) authed(h func(w http.ResponseWriter, r *http.Request) error) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok := r.Header.Get("Authorization")
-		if len(tok) < 7 || !strings.EqualFold(tok[:7], "bearer ") {
-			s.writeError(w, r, &Error{Status: 401, Code: "unauthorized", Msg: "missing admin token: send 'Authorization: Bearer <token>'"})
-			return
-		}
-		sum := sha256.Sum256([]byte(strings.TrimSpace(tok[7:])))
-		got := fmt.Sprintf("%x", sum)
-		if subtle.ConstantTimeCompare([]byte(got), []byte(s.TokenHash)) != 1 {
-			s.writeError(w, r, &Error{Status: 401, Code: "unauthorized", Msg: "invalid admin token"})
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, 8<<20)
-		if err := h(w, r); err != nil {
-			s.writeError(w, r, err)
-		}
-	})
 }
 
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
@@ -185,8 +291,14 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if e.Status >= 500 && s.Logger != nil {
 		s.Logger.Error("admin request failed", "method", r.Method, "path", r.URL.Path, "error", e.Error())
 	}
-	body := map[string]any{"error": map[string]any{"code": e.Code, "message": e.Msg, "param": nilIfEmpty(e.Param)}}
-	writeJSON(w, e.Status, body)
+	body := map[string]any{"code": e.Code, "message": e.Msg, "param": nilIfEmpty(e.Param)}
+	if len(e.Details) > 0 {
+		body["details"] = e.Details
+	}
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int((e.RetryAfter+time.Second-1)/time.Second)))
+	}
+	writeJSON(w, e.Status, map[string]any{"error": body})
 }
 
 func nilIfEmpty(s string) any {
@@ -218,12 +330,13 @@ func decodeJSON(r *http.Request, v any) error {
 	return nil
 }
 
-func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) error {
 	if s.Ready != nil {
 		if err := s.Ready(r.Context()); err != nil {
 			writeJSON(w, 503, map[string]string{"status": "unavailable", "reason": err.Error()})
-			return
+			return nil
 		}
 	}
 	writeJSON(w, 200, map[string]string{"status": "ready"})
+	return nil
 }

@@ -42,7 +42,7 @@ func (s *Server) listCalls(w http.ResponseWriter, r *http.Request) error {
 	if f.Until, err = parseTime("until", q.Get("until")); err != nil {
 		return err
 	}
-	f.Consumer, f.Model, f.Cursor = q.Get("consumer"), q.Get("model"), q.Get("cursor")
+	f.Consumer, f.Model, f.Service, f.Cursor = q.Get("consumer"), q.Get("model"), q.Get("service"), q.Get("cursor")
 	if v := q.Get("status"); v != "" {
 		if f.Status, err = strconv.Atoi(v); err != nil || f.Status < 100 || f.Status > 599 {
 			return badRequest("status", "status: %q is not an HTTP status code", v)
@@ -55,12 +55,30 @@ func (s *Server) listCalls(w http.ResponseWriter, r *http.Request) error {
 		}
 		f.HasFeedback = &b
 	}
+	if v := q.Get("cache_hit"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return badRequest("cache_hit", "cache_hit: %q is not true or false", v)
+		}
+		f.CacheHit = &b
+	}
+	f.Prompt = q.Get("prompt")
+	if v := q.Get("prompt_version"); v != "" {
+		if f.PromptVersion, err = strconv.Atoi(v); err != nil || f.PromptVersion < 1 {
+			return badRequest("prompt_version", "prompt_version: %q is not a version number (1 or more)", v)
+		}
+	}
 	if v := q.Get("limit"); v != "" {
 		if f.Limit, err = strconv.Atoi(v); err != nil || f.Limit < 1 || f.Limit > 500 {
 			return badRequest("limit", "limit: %q must be a whole number from 1 to 500", v)
 		}
 	}
-	page, err := s.Calls.ListCalls(r.Context(), f)
+	var page calllog.Page
+	if p := principal(r); p.Scoped() {
+		page, err = s.Calls.ListCallsOf(r.Context(), f, s.callScope(p))
+	} else {
+		page, err = s.Calls.ListCalls(r.Context(), f)
+	}
 	if err != nil {
 		return err
 	}
@@ -73,12 +91,16 @@ func (s *Server) listCalls(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) getCall(w http.ResponseWriter, r *http.Request) error {
 	id := r.PathValue("id")
+	notFound := &Error{Status: 404, Code: "not_found", Msg: fmt.Sprintf("no call %q (records reach the store within a second of the call)", id)}
 	rec, err := s.Calls.GetCall(r.Context(), id)
 	if errors.Is(err, store.ErrNotFound) {
-		return &Error{Status: 404, Code: "not_found", Msg: fmt.Sprintf("no call %q (records reach the store within a second of the call)", id)}
+		return notFound
 	}
 	if err != nil {
 		return err
+	}
+	if p := principal(r); !p.Reaches(s.consumerOwner(rec.Consumer)) && (rec.Service == "" || !p.Reaches(s.serviceOwner(rec.Service))) {
+		return notFound
 	}
 	fb, err := s.Calls.ListFeedback(r.Context(), id)
 	if err != nil {
@@ -134,8 +156,11 @@ func (s *Server) listConsumers(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := []consumerView{}
+	p := principal(r)
 	for _, c := range cfg.Consumers {
-		out = append(out, s.view(c, keys))
+		if p.Reaches(auth.Target{Team: c.Team, Consumer: c.Name}) {
+			out = append(out, s.view(c, keys))
+		}
 	}
 	writeJSON(w, 200, map[string]any{"data": out})
 	return nil
@@ -148,6 +173,79 @@ func findConsumer(cfg *config.Config, name string) (int, bool) {
 		}
 	}
 	return -1, false
+}
+
+// consumerOwner is the target of something a consumer owns: the consumer
+// and its team in the configuration in service ("" for a consumer that no
+// longer exists, which only unscoped principals reach).
+func (s *Server) consumerOwner(name string) auth.Target {
+	cfg, _ := s.Configs.Current()
+	t := auth.Target{Consumer: name}
+	if i, ok := findConsumer(cfg, name); ok {
+		t.Team = cfg.Consumers[i].Team
+	}
+	return t
+}
+
+// serviceOwner is the target of a service: its team in the configuration
+// in service.
+func (s *Server) serviceOwner(name string) auth.Target {
+	cfg, _ := s.Configs.Current()
+	for _, sv := range cfg.Services {
+		if sv.Name == name {
+			return auth.Target{Team: sv.Team}
+		}
+	}
+	return auth.Target{}
+}
+
+// callScope names the consumers and services whose calls a scoped p may
+// read: its own consumer, or its team's consumers and services.
+func (s *Server) callScope(p *auth.Principal) store.CallScope {
+	if p.Consumer != "" {
+		return store.CallScope{Consumers: []string{p.Consumer}}
+	}
+	cfg, _ := s.Configs.Current()
+	var sc store.CallScope
+	for _, c := range cfg.Consumers {
+		if p.Reaches(auth.Target{Team: c.Team, Consumer: c.Name}) {
+			sc.Consumers = append(sc.Consumers, c.Name)
+		}
+	}
+	for _, sv := range cfg.Services {
+		if p.Reaches(auth.Target{Team: sv.Team}) {
+			sc.Services = append(sc.Services, sv.Name)
+		}
+	}
+	return sc
+}
+
+// consumerTarget resolves the {name} of a consumer route.
+func (s *Server) consumerTarget(r *http.Request) (auth.Target, *Error, error) {
+	name := r.PathValue("name")
+	notFound := &Error{Status: 404, Code: "not_found", Msg: fmt.Sprintf("no consumer %q", name)}
+	cfg, _ := s.Configs.Current()
+	i, ok := findConsumer(cfg, name)
+	if !ok {
+		return auth.Target{}, notFound, notFound
+	}
+	return auth.Target{Team: cfg.Consumers[i].Team, Consumer: name}, notFound, nil
+}
+
+// keyTarget resolves the {id} of a key route to the key's consumer.
+func (s *Server) keyTarget(r *http.Request) (auth.Target, *Error, error) {
+	id := r.PathValue("id")
+	notFound := &Error{Status: 404, Code: "not_found", Msg: fmt.Sprintf("no key %q", id)}
+	keys, err := s.Keys.ListKeys(r.Context(), "")
+	if err != nil {
+		return auth.Target{}, notFound, err
+	}
+	for _, k := range keys {
+		if k.ID == id {
+			return s.consumerOwner(k.Consumer), notFound, nil
+		}
+	}
+	return auth.Target{}, notFound, notFound
 }
 
 func (s *Server) getConsumer(w http.ResponseWriter, r *http.Request) error {
@@ -178,17 +276,42 @@ func cloneConfig(cfg *config.Config) (*config.Config, error) {
 	return out, nil
 }
 
+// author names who made a configuration change, for its revision: the
+// user or token, or for the shared admin token "admin-api" with the
+// X-Hypergate-Author the client declares (the CLI sends user@host).
 func author(r *http.Request) string {
+	if p := principal(r); p != nil && p.Kind != auth.KindAdminToken {
+		return p.Actor()
+	}
 	if a := strings.TrimSpace(r.Header.Get("X-Hypergate-Author")); a != "" && len(a) <= 128 {
 		return "admin-api:" + a
 	}
 	return "admin-api"
 }
 
+// applied records a configuration change in the audit log, or nothing when
+// the change was empty.
+func applied(r *http.Request, res ApplyResult, action, target, team, summary string) {
+	if res.Revision == nil {
+		unchanged(r)
+		return
+	}
+	audit(r, auth.AuditEntry{Action: action, Target: target, Team: team,
+		Summary: fmt.Sprintf("%s (revision %d)", summary, res.Revision.Number), Diff: strings.Join(res.Diff, "\n")})
+}
+
 func (s *Server) createConsumer(w http.ResponseWriter, r *http.Request) error {
 	var c config.Consumer
 	if err := decodeJSON(r, &c); err != nil {
 		return err
+	}
+	p := principal(r)
+	if p.Team != "" && c.Team == "" {
+		c.Team = p.Team // a team member's new consumer is its team's
+	}
+	if !p.Reaches(auth.Target{Team: c.Team, Consumer: c.Name}) {
+		return &Error{Status: 403, Code: "forbidden", Param: "team",
+			Msg: fmt.Sprintf("%s may create consumers of team %q only", p.Actor(), p.Team)}
 	}
 	cfg, _ := s.Configs.Current()
 	if _, exists := findConsumer(cfg, c.Name); exists {
@@ -199,9 +322,11 @@ func (s *Server) createConsumer(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	next.Consumers = append(next.Consumers, c)
-	if _, err := s.Configs.Apply(r.Context(), next, author(r), "add consumer "+c.Name, false); err != nil {
+	res, err := s.Configs.Apply(r.Context(), next, author(r), "add consumer "+c.Name, false)
+	if err != nil {
 		return err
 	}
+	applied(r, res, "consumer.create", "consumer:"+c.Name, c.Team, "created consumer "+c.Name)
 	writeJSON(w, 201, s.view(c, nil))
 	return nil
 }
@@ -217,8 +342,10 @@ func (s *Server) deleteConsumer(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	team := next.Consumers[i].Team
 	next.Consumers = append(next.Consumers[:i], next.Consumers[i+1:]...)
-	if _, err := s.Configs.Apply(r.Context(), next, author(r), "remove consumer "+name, false); err != nil {
+	res, err := s.Configs.Apply(r.Context(), next, author(r), "remove consumer "+name, false)
+	if err != nil {
 		return err
 	}
 	// Revoke its keys too: a consumer created later under the same name must
@@ -227,13 +354,16 @@ func (s *Server) deleteConsumer(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	revoked := 0
 	for _, k := range keys {
 		if k.RevokedAt == nil {
 			if err := s.Keys.RevokeKey(r.Context(), k.ID); err != nil {
 				return err
 			}
+			revoked++
 		}
 	}
+	applied(r, res, "consumer.delete", "consumer:"+name, team, fmt.Sprintf("deleted consumer %s and revoked its %d active keys", name, revoked))
 	w.WriteHeader(204)
 	return nil
 }
@@ -268,6 +398,8 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	audit(r, auth.AuditEntry{Action: "key.create", Target: "key:" + k.ID, Team: s.consumerOwner(name).Team,
+		Summary: fmt.Sprintf("created key %q (%s…) for consumer %s", k.Name, k.Prefix, name)})
 	writeJSON(w, 201, struct {
 		auth.Key
 		Secret  string `json:"key"`
@@ -277,24 +409,32 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listKeys(w http.ResponseWriter, r *http.Request) error {
-	keys, err := s.Keys.ListKeys(r.Context(), r.URL.Query().Get("consumer"))
+	all, err := s.Keys.ListKeys(r.Context(), r.URL.Query().Get("consumer"))
 	if err != nil {
 		return err
 	}
-	if keys == nil {
-		keys = []auth.Key{}
+	keys := []auth.Key{}
+	p := principal(r)
+	for _, k := range all {
+		if p.Reaches(s.consumerOwner(k.Consumer)) {
+			keys = append(keys, k)
+		}
 	}
 	writeJSON(w, 200, map[string]any{"data": keys})
 	return nil
 }
 
 func (s *Server) revokeKey(w http.ResponseWriter, r *http.Request) error {
-	if err := s.Keys.RevokeKey(r.Context(), r.PathValue("id")); err != nil {
+	id := r.PathValue("id")
+	if err := s.Keys.RevokeKey(r.Context(), id); err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return &Error{Status: 404, Code: "not_found", Msg: fmt.Sprintf("no key %q", r.PathValue("id"))}
+			return &Error{Status: 404, Code: "not_found", Msg: fmt.Sprintf("no key %q", id)}
 		}
 		return err
 	}
+	t, _, _ := s.keyTarget(r)
+	audit(r, auth.AuditEntry{Action: "key.revoke", Target: "key:" + id, Team: t.Team,
+		Summary: fmt.Sprintf("revoked key %s of consumer %s", id, t.Consumer)})
 	w.WriteHeader(204)
 	return nil
 }
@@ -344,10 +484,16 @@ func (s *Server) putConfig(w http.ResponseWriter, r *http.Request) error {
 			return badRequest("dry_run", "dry_run: %q is not true or false", v)
 		}
 	}
-	res, err := s.Configs.Apply(r.Context(), cfg, author(r), r.URL.Query().Get("message"), dry)
+	msg := r.URL.Query().Get("message")
+	res, err := s.Configs.Apply(r.Context(), cfg, author(r), msg, dry)
 	if err != nil {
 		return err
 	}
+	summary := "applied a configuration"
+	if msg != "" {
+		summary += ": " + msg
+	}
+	applied(r, res, "config.apply", "config", "", summary)
 	writeJSON(w, 200, res)
 	return nil
 }
@@ -440,6 +586,7 @@ func (s *Server) restoreRevision(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
+	applied(r, res, "config.restore", "config", "", fmt.Sprintf("restored revision %d", n))
 	writeJSON(w, 200, res)
 	return nil
 }

@@ -406,6 +406,21 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		{"Price", reflect.TypeFor[config.Price](), nil, false},
 		{"Consumer", reflect.TypeFor[config.Consumer](), nil, false},
 		{"ConsumerKey", reflect.TypeFor[config.ConsumerKey](), nil, false},
+		{"User", reflect.TypeFor[auth.User](), nil, true},
+		{"CreateUserRequest", reflect.TypeFor[userRequest](), nil, false},
+		{"UpdateUserRequest", reflect.TypeFor[userRequest](), nil, false},
+		{"LoginRequest", reflect.TypeFor[loginRequest](), nil, false},
+		{"LoginResult", reflect.TypeFor[loginResult](), nil, true},
+		{"PasswordChange", reflect.TypeFor[passwordChange](), nil, false},
+		{"Me", reflect.TypeFor[meView](), nil, true},
+		{"Token", reflect.TypeFor[auth.Token](), nil, true},
+		{"CreatedToken", reflect.TypeFor[createdToken](), nil, true},
+		{"CreateTokenRequest", reflect.TypeFor[tokenRequest](), nil, false},
+		{"TeamView", reflect.TypeFor[teamView](), nil, true},
+		{"TeamUpdate", reflect.TypeFor[config.Team](), nil, false},
+		{"MemberRequest", reflect.TypeFor[memberRequest](), nil, false},
+		{"AuditEntry", reflect.TypeFor[auth.AuditEntry](), nil, true},
+		{"AuditPage", reflect.TypeFor[auth.AuditPage](), nil, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.schema, func(t *testing.T) {
@@ -591,9 +606,12 @@ func (c *oasCalls) ListCalls(ctx context.Context, f calllog.Filter) (calllog.Pag
 	for i := start; i < len(c.records); i++ {
 		r := c.records[i]
 		if f.Consumer != "" && r.Consumer != f.Consumer || f.Model != "" && r.Model != f.Model ||
+			f.Service != "" && r.Service != f.Service ||
 			f.Status != 0 && r.Status != f.Status || !f.Since.IsZero() && r.Time.Before(f.Since) ||
 			!f.Until.IsZero() && !r.Time.Before(f.Until) ||
-			f.HasFeedback != nil && *f.HasFeedback != (len(c.feedback[r.ID]) > 0) {
+			f.HasFeedback != nil && *f.HasFeedback != (len(c.feedback[r.ID]) > 0) ||
+			f.CacheHit != nil && *f.CacheHit != r.CacheHit ||
+			f.Prompt != "" && r.Prompt != f.Prompt || f.PromptVersion != 0 && r.PromptVersion != f.PromptVersion {
 			continue
 		}
 		if len(page.Calls) == limit {
@@ -604,6 +622,21 @@ func (c *oasCalls) ListCalls(ctx context.Context, f calllog.Filter) (calllog.Pag
 		r.RequestBody, r.ResponseBody = "", ""
 		page.Calls = append(page.Calls, r)
 	}
+	return page, nil
+}
+
+func (c *oasCalls) ListCallsOf(ctx context.Context, f calllog.Filter, scope store.CallScope) (calllog.Page, error) {
+	page, err := c.ListCalls(ctx, f)
+	if err != nil {
+		return page, err
+	}
+	kept := page.Calls[:0]
+	for _, r := range page.Calls {
+		if slices.Contains(scope.Consumers, r.Consumer) || r.Service != "" && slices.Contains(scope.Services, r.Service) {
+			kept = append(kept, r)
+		}
+	}
+	page.Calls = kept
 	return page, nil
 }
 
@@ -733,8 +766,36 @@ type oasFixture struct {
 	calls    *oasCalls
 	keys     *oasKeys
 	configs  *oasConfigs
+	db       *store.DB // users, sessions, tokens and the audit log
+	t        *testing.T
 	notReady error
 	server   *Server
+}
+
+// Fixture accounts and secrets. oasSession is a session of oasAdminUser,
+// created by the scenarios that need one.
+const (
+	oasPassword    = "correct horse battery staple"
+	oasAdminUser   = "usr_ana"
+	oasViewerToken = "hgt-fixture-viewer-token-0123456789abcdefghijklm"
+	oasSession     = "hgs-fixture-session-0123456789abcdefghijklmnopqrs"
+)
+
+// oasPasswords hashes with the smallest argon2id cost, so that fixtures are
+// cheap; the production cost is tested in internal/auth.
+func oasPasswords() *auth.Passwords {
+	return &auth.Passwords{Params: auth.PasswordParams{Time: 1, Memory: 64, Threads: 1, SaltLen: 16, KeyLen: 32}}
+}
+
+// withSession starts oasSession for oasAdminUser.
+func withSession(f *oasFixture) {
+	t := f.t
+	t.Helper()
+	now := time.Now()
+	if err := f.db.CreateSession(t.Context(), auth.Session{ID: auth.HashKey(oasSession), UserID: oasAdminUser,
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(time.Hour), ClientIP: "192.0.2.1", UserAgent: "test"}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // oasBaseConfig is revision 1 of the fixture; oasFullConfig, revision 2,
@@ -789,7 +850,7 @@ func newOASFixture(t *testing.T) *oasFixture {
 	at := time.Date(2026, 3, 4, 5, 6, 7, 890000000, time.UTC)
 	full := calllog.Record{
 		ID: "req_full", Time: at, Consumer: "web-shop", KeyID: "key_1", Endpoint: "/v1/chat/completions",
-		Model: "gpt-4o-mini", Provider: "openai-main", UpstreamModel: "gpt-4o-mini-2024-07-18",
+		Service: "support-bot", Route: "chat", Model: "gpt-4o-mini", Provider: "openai-main", UpstreamModel: "gpt-4o-mini-2024-07-18",
 		Status: 429, ErrorType: "rate_limit_error", ErrorMessage: "upstream rate limit",
 		LatencyUS: 123456, UpstreamUS: 120000, TTFTUS: 45000, InputTokens: 12, OutputTokens: 34,
 		CostUSD: 0.000022, Stream: true, RequestBytes: 321, ResponseBytes: 654,
@@ -799,7 +860,8 @@ func newOASFixture(t *testing.T) *oasFixture {
 			{Provider: "openai-main", UpstreamModel: "gpt-4o-mini-2024-07-18", KeyID: "openai-main#1", Status: 500, ErrorType: "server_error", LatencyUS: 2000},
 			{Provider: "anthropic", UpstreamModel: "claude-haiku-4-5", KeyID: "anthropic#1", Status: 429, ErrorType: "rate_limit_error", LatencyUS: 3000},
 		},
-		Fallback: true, UsageEstimated: true, Dropped: []string{"logit_bias"},
+		Fallback: true, UsageEstimated: true, Dropped: []string{"logit_bias"}, CacheHit: true,
+		Prompt: "summarize", PromptVersion: 2,
 	}
 	requireAllFieldsSet(t, full)
 	requireAllFieldsSet(t, full.Attempts[0])
@@ -839,11 +901,58 @@ func newOASFixture(t *testing.T) *oasFixture {
 			t.Fatal(err)
 		}
 	}
+	db, err := store.Open(t.Context(), ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	f.db = db
+	pw := oasPasswords()
+	hash, err := pw.Hash(t.Context(), oasPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	login := at.Add(2 * time.Hour)
+	users := []auth.User{
+		{ID: oasAdminUser, Email: "ana@example.com", Name: "Ana", Role: auth.RoleAdmin, PasswordHash: hash, CreatedAt: at, UpdatedAt: at},
+		{ID: "usr_dev", Email: "dev@example.com", Name: "Dev", Role: auth.RoleDeveloper, Team: "payments", PasswordHash: hash, CreatedAt: at, UpdatedAt: at},
+		{ID: "usr_new", Email: "new@example.com", PasswordHash: hash, CreatedAt: at, UpdatedAt: at},
+		{ID: "usr_app", Email: "app@example.com", Name: "App", Role: auth.RoleConsumer, Consumer: "web-shop", Disabled: true,
+			PasswordHash: hash, CreatedAt: at, UpdatedAt: at, LastLoginAt: &login},
+	}
+	// No one user has every field (a team and a consumer exclude each
+	// other); listing them all shows every field.
+	for _, u := range users {
+		if err := db.CreateUser(t.Context(), u); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.RecordLogin(t.Context(), "usr_app", login); err != nil {
+		t.Fatal(err)
+	}
+	expires := at.Add(365 * 24 * time.Hour)
+	tokens := []auth.Token{
+		{ID: "tok_viewer", Name: "dashboards", Role: auth.RoleViewer, Prefix: auth.DisplayPrefix(oasViewerToken), Hash: auth.HashKey(oasViewerToken),
+			CreatedBy: "admin-token", CreatedAt: at},
+		{ID: "tok_full", Name: "ci", Role: auth.RoleConsumer, Consumer: "web-shop", Team: "", Prefix: "hgt-AbCdEf", Hash: auth.HashKey("hgt-x"),
+			CreatedBy: "user:ana@example.com", CreatedAt: at, ExpiresAt: &expires, LastUsedAt: &login, RevokedAt: &login},
+	}
+	for _, tk := range tokens {
+		if err := db.CreateToken(t.Context(), tk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.AppendAudit(t.Context(), auth.AuditEntry{Time: at, Actor: "user:ana@example.com", Action: "consumer.create",
+		Target: "consumer:web-shop", Team: "payments", Summary: "created consumer web-shop (revision 2)", Diff: "+ consumer web-shop",
+		ClientIP: "192.0.2.1", RequestID: "req-fixture"}); err != nil {
+		t.Fatal(err)
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(prometheus.NewCounter(prometheus.CounterOpts{Name: "hypergate_test_total", Help: "A test counter."}))
 	sum := sha256.Sum256([]byte(oasToken))
 	f.server = &Server{
 		Calls: f.calls, Keys: f.keys, Configs: f.configs,
+		Users: db, Sessions: db, Tokens: db, Audit: db, Passwords: pw,
 		TokenHash: hex.EncodeToString(sum[:]),
 		Ready:     func(context.Context) error { return f.notReady },
 		Metrics:   promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
@@ -886,7 +995,9 @@ func TestOpenAPIScenarios(t *testing.T) {
 	tests := []oasCase{
 		{name: "list calls", method: "GET", target: "/admin/v1/calls", want: 200},
 		{name: "list calls with every filter", method: "GET", want: 200,
-			target: "/admin/v1/calls?since=2026-01-01T00:00:00Z&until=1900000000&consumer=web-shop&model=gpt-4o-mini&status=429&has_feedback=true&limit=1"},
+			target: "/admin/v1/calls?since=2026-01-01T00:00:00Z&until=1900000000&consumer=web-shop&model=gpt-4o-mini&service=support-bot&status=429&has_feedback=true&cache_hit=true&prompt=summarize&prompt_version=2&limit=1"},
+		{name: "list calls with cache_hit=maybe", method: "GET", target: "/admin/v1/calls?cache_hit=maybe", want: 400},
+		{name: "list calls with prompt_version=0", method: "GET", target: "/admin/v1/calls?prompt=summarize&prompt_version=0", want: 400},
 		{name: "list calls, first page", method: "GET", target: "/admin/v1/calls?limit=1", want: 200},
 		{name: "list calls, next page", method: "GET", target: "/admin/v1/calls?limit=1&cursor=after:1", want: 200},
 		{name: "list calls with a foreign cursor", method: "GET", target: "/admin/v1/calls?cursor=bogus", want: 400},
@@ -975,12 +1086,176 @@ func TestOpenAPIScenarios(t *testing.T) {
 		{name: "execution trace", method: "GET", target: "/debug/pprof/trace?seconds=1", want: 200},
 		{name: "symbols", method: "GET", target: "/debug/pprof/symbol", want: 200},
 		{name: "pprof needs the token", method: "GET", target: "/debug/pprof/", want: 401, noToken: true},
+		{name: "pprof is admin-only", method: "GET", target: "/debug/pprof/", want: 403,
+			header: map[string]string{"Authorization": "Bearer " + oasViewerToken}},
+
+		{name: "sign in", method: "POST", target: "/admin/v1/login", want: 200, noToken: true,
+			body: `{"email":"Ana@Example.com","password":"` + oasPassword + `"}`},
+		{name: "sign in with a wrong password", method: "POST", target: "/admin/v1/login", want: 401, noToken: true,
+			body: `{"email":"ana@example.com","password":"wrong password!"}`},
+		{name: "sign in as nobody", method: "POST", target: "/admin/v1/login", want: 401, noToken: true,
+			body: `{"email":"nobody@example.com","password":"` + oasPassword + `"}`},
+		{name: "sign in disabled", method: "POST", target: "/admin/v1/login", want: 401, noToken: true,
+			body: `{"email":"app@example.com","password":"` + oasPassword + `"}`},
+		{name: "sign in without a password", method: "POST", target: "/admin/v1/login", want: 400, noToken: true,
+			body: `{"email":"ana@example.com"}`},
+		{name: "sign in with a bad email", method: "POST", target: "/admin/v1/login", want: 400, noToken: true,
+			body: `{"email":"ana","password":"x"}`},
+		{name: "sign in, too large", method: "POST", target: "/admin/v1/login", want: 413, noToken: true,
+			body: `{"email":"` + strings.Repeat("a", 8<<20) + `"}`},
+		{name: "sign in, throttled", method: "POST", target: "/admin/v1/login", want: 429, noToken: true,
+			body: `{"email":"ana@example.com","password":"` + oasPassword + `"}`,
+			setup: func(f *oasFixture) {
+				f.server.init()
+				for range 5 {
+					f.server.AccountThrottle.Fail("ana@example.com")
+				}
+			}},
+		{name: "sign out with a token", method: "POST", target: "/admin/v1/logout", want: 204},
+		{name: "sign out with a session", method: "POST", target: "/admin/v1/logout", want: 204,
+			header: map[string]string{"Authorization": "Bearer " + oasSession}, setup: withSession},
+		{name: "who am I, admin token", method: "GET", target: "/admin/v1/me", want: 200},
+		{name: "who am I, API token", method: "GET", target: "/admin/v1/me", want: 200,
+			header: map[string]string{"Authorization": "Bearer " + oasViewerToken}},
+		{name: "who am I, session", method: "GET", target: "/admin/v1/me", want: 200,
+			header: map[string]string{"Authorization": "Bearer " + oasSession}, setup: withSession},
+		{name: "who am I, revoked token", method: "GET", target: "/admin/v1/me", want: 401,
+			header: map[string]string{"Authorization": "Bearer hgt-x"}},
+		{name: "change my password", method: "POST", target: "/admin/v1/me/password", want: 204,
+			header: map[string]string{"Authorization": "Bearer " + oasSession}, setup: withSession,
+			body: `{"current_password":"` + oasPassword + `","new_password":"a much longer new password"}`},
+		{name: "change my password, wrong current", method: "POST", target: "/admin/v1/me/password", want: 403,
+			header: map[string]string{"Authorization": "Bearer " + oasSession}, setup: withSession,
+			body: `{"current_password":"not it at all","new_password":"a much longer new password"}`},
+		{name: "change my password, too short", method: "POST", target: "/admin/v1/me/password", want: 400,
+			header: map[string]string{"Authorization": "Bearer " + oasSession}, setup: withSession,
+			body: `{"current_password":"` + oasPassword + `","new_password":"short"}`},
+		{name: "change my password, throttled", method: "POST", target: "/admin/v1/me/password", want: 429,
+			header: map[string]string{"Authorization": "Bearer " + oasSession},
+			body:   `{"current_password":"` + oasPassword + `","new_password":"a much longer new password"}`,
+			setup: func(f *oasFixture) {
+				withSession(f)
+				f.server.init()
+				for range 5 {
+					f.server.AccountThrottle.Fail("ana@example.com")
+				}
+			}},
+		{name: "change my password, too large", method: "POST", target: "/admin/v1/me/password", want: 413,
+			header: map[string]string{"Authorization": "Bearer " + oasSession}, setup: withSession,
+			body: `{"new_password":"` + strings.Repeat("a", 8<<20) + `"}`},
+		{name: "change my password as a token", method: "POST", target: "/admin/v1/me/password", want: 400,
+			body: `{"current_password":"x","new_password":"a much longer new password"}`},
+
+		{name: "list users", method: "GET", target: "/admin/v1/users", want: 200},
+		{name: "list a team's users", method: "GET", target: "/admin/v1/users?team=payments", want: 200},
+		{name: "list users as a viewer", method: "GET", target: "/admin/v1/users", want: 403,
+			header: map[string]string{"Authorization": "Bearer " + oasViewerToken}},
+		{name: "create user", method: "POST", target: "/admin/v1/users", want: 201,
+			body: `{"email":"Rita@Example.com","name":"Rita","role":"reviewer","team":"payments","password":"` + oasPassword + `"}`},
+		{name: "create consumer user", method: "POST", target: "/admin/v1/users", want: 201,
+			body: `{"email":"shop@example.com","role":"consumer","consumer":"web-shop","disabled":false,"password":"` + oasPassword + `"}`},
+		{name: "create user with a taken email", method: "POST", target: "/admin/v1/users", want: 409,
+			body: `{"email":"ana@example.com","role":"viewer","password":"` + oasPassword + `"}`},
+		{name: "create user with a short password", method: "POST", target: "/admin/v1/users", want: 400,
+			body: `{"email":"x@example.com","role":"viewer","password":"short"}`},
+		{name: "create team_admin without a team", method: "POST", target: "/admin/v1/users", want: 400,
+			body: `{"email":"x@example.com","role":"team_admin","password":"` + oasPassword + `"}`},
+		{name: "create user in an unknown team", method: "POST", target: "/admin/v1/users", want: 400,
+			body: `{"email":"x@example.com","role":"viewer","team":"nope","password":"` + oasPassword + `"}`},
+		{name: "create user, too large", method: "POST", target: "/admin/v1/users", want: 413,
+			body: `{"email":"` + strings.Repeat("a", 8<<20) + `"}`},
+		{name: "get user", method: "GET", target: "/admin/v1/users/usr_app", want: 200},
+		{name: "get user by email", method: "GET", target: "/admin/v1/users/dev@example.com", want: 200},
+		{name: "get user by a bad email", method: "GET", target: "/admin/v1/users/a@b@c", want: 400},
+		{name: "get unknown user", method: "GET", target: "/admin/v1/users/usr_nope", want: 404},
+		{name: "update user", method: "PUT", target: "/admin/v1/users/usr_dev", want: 200,
+			body: `{"name":"Devi","role":"team_admin","team":"payments","disabled":true,"password":"another long password"}`},
+		{name: "update user, nothing", method: "PUT", target: "/admin/v1/users/usr_dev", want: 200, body: `{}`},
+		{name: "update user to a taken email", method: "PUT", target: "/admin/v1/users/usr_dev", want: 409,
+			body: `{"email":"ana@example.com"}`},
+		{name: "update user with a bad role", method: "PUT", target: "/admin/v1/users/usr_dev", want: 400,
+			body: `{"role":"owner"}`},
+		{name: "update unknown user", method: "PUT", target: "/admin/v1/users/usr_nope", want: 404, body: `{}`},
+		{name: "update user, too large", method: "PUT", target: "/admin/v1/users/usr_dev", want: 413,
+			body: `{"name":"` + strings.Repeat("a", 8<<20) + `"}`},
+		{name: "delete user", method: "DELETE", target: "/admin/v1/users/usr_dev", want: 204},
+		{name: "delete user by a bad email", method: "DELETE", target: "/admin/v1/users/@", want: 400},
+		{name: "delete unknown user", method: "DELETE", target: "/admin/v1/users/usr_nope", want: 404},
+
+		{name: "list tokens", method: "GET", target: "/admin/v1/tokens", want: 200},
+		{name: "create token", method: "POST", target: "/admin/v1/tokens", want: 201,
+			body: `{"name":"deploy","role":"developer","team":"payments","expires_in":"90d"}`},
+		{name: "create token expiring at a time", method: "POST", target: "/admin/v1/tokens", want: 201,
+			body: `{"name":"shop-reader","role":"consumer","consumer":"web-shop","expires_at":"2099-01-01T00:00:00Z"}`},
+		{name: "create token without a role", method: "POST", target: "/admin/v1/tokens", want: 400, body: `{"name":"x"}`},
+		{name: "create token expired", method: "POST", target: "/admin/v1/tokens", want: 400,
+			body: `{"name":"x","role":"viewer","expires_at":"2001-01-01T00:00:00Z"}`},
+		{name: "create token, too large", method: "POST", target: "/admin/v1/tokens", want: 413,
+			body: `{"name":"` + strings.Repeat("a", 8<<20) + `"}`},
+		{name: "revoke token", method: "DELETE", target: "/admin/v1/tokens/tok_viewer", want: 204},
+		{name: "revoke unknown token", method: "DELETE", target: "/admin/v1/tokens/tok_nope", want: 404},
+
+		{name: "list teams", method: "GET", target: "/admin/v1/teams", want: 200},
+		{name: "create team", method: "POST", target: "/admin/v1/teams", want: 201,
+			body: `{"name":"search","description":"Search and ranking"}`},
+		{name: "create existing team", method: "POST", target: "/admin/v1/teams", want: 409, body: `{"name":"apps"}`},
+		{name: "create team with a bad name", method: "POST", target: "/admin/v1/teams", want: 422, body: `{"name":"Bad Name"}`},
+		{name: "create team with an unknown field", method: "POST", target: "/admin/v1/teams", want: 400, body: `{"name":"x","owner":"y"}`},
+		{name: "create team, too large", method: "POST", target: "/admin/v1/teams", want: 413,
+			body: `{"name":"` + strings.Repeat("a", 8<<20) + `"}`},
+		{name: "get team", method: "GET", target: "/admin/v1/teams/payments", want: 200},
+		{name: "get unknown team", method: "GET", target: "/admin/v1/teams/nope", want: 404},
+		{name: "update team", method: "PUT", target: "/admin/v1/teams/apps", want: 200, body: `{"description":"Mobile and web apps"}`},
+		{name: "rename team", method: "PUT", target: "/admin/v1/teams/apps", want: 400, body: `{"name":"applications"}`},
+		{name: "update unknown team", method: "PUT", target: "/admin/v1/teams/nope", want: 404, body: `{}`},
+		{name: "update team, too large", method: "PUT", target: "/admin/v1/teams/apps", want: 413,
+			body: `{"description":"` + strings.Repeat("a", 8<<20) + `"}`},
+		{name: "update team, invalid", method: "PUT", target: "/admin/v1/teams/apps", want: 422, body: `{}`,
+			setup: func(f *oasFixture) {
+				// A consumer of an undeclared team slipped in: the
+				// whole configuration no longer validates.
+				f.configs.cfg.Consumers = append(f.configs.cfg.Consumers, config.Consumer{Name: "stray", Team: "gone"})
+			}},
+		{name: "delete team", method: "DELETE", target: "/admin/v1/teams/apps", want: 204},
+		{name: "delete team that owns consumers", method: "DELETE", target: "/admin/v1/teams/payments", want: 409},
+		{name: "delete unknown team", method: "DELETE", target: "/admin/v1/teams/nope", want: 404},
+		{name: "delete team, invalid", method: "DELETE", target: "/admin/v1/teams/apps", want: 422,
+			setup: func(f *oasFixture) {
+				f.configs.cfg.Consumers = append(f.configs.cfg.Consumers, config.Consumer{Name: "stray", Team: "gone"})
+			}},
+		{name: "list members", method: "GET", target: "/admin/v1/teams/payments/members", want: 200},
+		{name: "list members of an unknown team", method: "GET", target: "/admin/v1/teams/nope/members", want: 404},
+		{name: "add member", method: "POST", target: "/admin/v1/teams/payments/members", want: 201,
+			body: `{"user":"new@example.com","role":"viewer"}`},
+		{name: "change a member's role", method: "POST", target: "/admin/v1/teams/payments/members", want: 200,
+			body: `{"user":"usr_dev","role":"reviewer"}`},
+		{name: "add a global user", method: "POST", target: "/admin/v1/teams/payments/members", want: 409,
+			body: `{"user":"ana@example.com","role":"viewer"}`},
+		{name: "add member with a bad role", method: "POST", target: "/admin/v1/teams/payments/members", want: 400,
+			body: `{"user":"new@example.com","role":"admin"}`},
+		{name: "add unknown member", method: "POST", target: "/admin/v1/teams/payments/members", want: 404,
+			body: `{"user":"usr_nope","role":"viewer"}`},
+		{name: "add member, too large", method: "POST", target: "/admin/v1/teams/payments/members", want: 413,
+			body: `{"user":"` + strings.Repeat("a", 8<<20) + `"}`},
+		{name: "remove member", method: "DELETE", target: "/admin/v1/teams/payments/members/dev@example.com", want: 204},
+		{name: "remove a non-member", method: "DELETE", target: "/admin/v1/teams/payments/members/usr_new", want: 404},
+		{name: "remove member by a bad email", method: "DELETE", target: "/admin/v1/teams/payments/members/x@", want: 400},
+
+		{name: "list audit entries", method: "GET", target: "/admin/v1/audit", want: 200},
+		{name: "list audit entries with every filter", method: "GET", want: 200,
+			target: "/admin/v1/audit?actor=user:ana@example.com&action=consumer.&target=consumer:web-shop&team=payments&since=2026-01-01T00:00:00Z&until=1900000000&limit=1"},
+		{name: "list audit entries with a foreign cursor", method: "GET", target: "/admin/v1/audit?cursor=@@", want: 400},
+		{name: "list audit entries with limit 0", method: "GET", target: "/admin/v1/audit?limit=0", want: 400},
+		{name: "list audit entries since when", method: "GET", target: "/admin/v1/audit?since=when", want: 400},
+		{name: "list audit entries as a viewer", method: "GET", target: "/admin/v1/audit", want: 403,
+			header: map[string]string{"Authorization": "Bearer " + oasViewerToken}},
 	}
 
 	exercised := map[string]bool{}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f := newOASFixture(t)
+			f.t = t
 			if tt.setup != nil {
 				tt.setup(f)
 			}

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,6 +24,7 @@ import (
 	"github.com/hypergate/hypergate/internal/feedback"
 	"github.com/hypergate/hypergate/internal/gateway"
 	"github.com/hypergate/hypergate/internal/llm"
+	"github.com/hypergate/hypergate/internal/policy"
 	// Provider families register their types when imported.
 	_ "github.com/hypergate/hypergate/internal/provider/anthropic"
 	_ "github.com/hypergate/hypergate/internal/provider/azure"
@@ -116,6 +118,7 @@ func New(ctx context.Context, s Settings, logOut, out io.Writer) (*App, error) {
 		Logger:         a.log,
 		BodyCapture:    s.BodyCapture,
 		MaxRequestBody: s.MaxRequestBody,
+		CacheBytes:     s.CacheBytes,
 	})
 	a.rec, err = calllog.NewRecorder(db, calllog.Options{
 		QueueSize: s.QueueSize,
@@ -137,19 +140,28 @@ func New(ctx context.Context, s Settings, logOut, out io.Writer) (*App, error) {
 	if err != nil {
 		return nil, fmt.Errorf("configuration revision %d: %w", a.rev, err)
 	}
+	if err := a.seedPolicies(ctx, snap); err != nil {
+		return nil, err
+	}
 	a.gw.SetSnapshot(snap)
 	if err := a.reloadKeys(ctx); err != nil {
 		return nil, err
 	}
 	a.dataSrv = a.gw.Server()
 	adm := &admin.Server{
-		Calls:     db,
-		Keys:      keyManager{a},
-		Configs:   configs{a},
-		TokenHash: tokenHash,
-		Ready:     a.ready,
-		Metrics:   promhttp.HandlerFor(a.metrics.Registry, promhttp.HandlerOpts{}),
-		Logger:    a.log,
+		Calls:       db,
+		Keys:        keyManager{a},
+		Configs:     configs{a},
+		Users:       db,
+		Sessions:    db,
+		Tokens:      db,
+		Audit:       db,
+		TokenHash:   tokenHash,
+		SessionIdle: s.SessionIdle,
+		SessionMax:  s.SessionMax,
+		Ready:       a.ready,
+		Metrics:     promhttp.HandlerFor(a.metrics.Registry, promhttp.HandlerOpts{}),
+		Logger:      a.log,
 	}
 	a.adminSrv = &http.Server{Handler: adm.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	ok = true
@@ -221,6 +233,10 @@ func (a *App) loadConfig(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	if _, err := a.db.AppendAudit(ctx, auth.AuditEntry{Actor: auth.ActorConfigFile, Action: "config.apply", Target: "config",
+		Summary: fmt.Sprintf("applied %s at start (revision %d)", a.s.ConfigFile, rev.Number), Diff: strings.Join(diff, "\n")}); err != nil {
+		return fmt.Errorf("recording the configuration file in the audit log: %w", err)
+	}
 	a.cfg, a.rev = cfg, rev.Number
 	a.log.Info("configuration file applied", "file", a.s.ConfigFile, "revision", rev.Number, "changes", len(diff))
 	return nil
@@ -269,10 +285,47 @@ func (a *App) Apply(ctx context.Context, cfg *config.Config, author, message str
 	}
 	snap.Revision = rev.Number
 	a.cfg, a.rev = cfg, rev.Number
+	a.seedPoliciesOrWarn(ctx, snap)
 	a.gw.SetSnapshot(snap)
 	res.Revision = &rev
 	a.log.Info("configuration applied", "revision", rev.Number, "author", author, "changes", len(diff))
 	return res, nil
+}
+
+// seedPolicies fills the day and month counters of the consumer quotas
+// and budgets that snap adds from the call records, so that they hold
+// across restarts and reloads. It reads the store, off the hot path.
+func (a *App) seedPolicies(ctx context.Context, snap *gateway.Snapshot) error {
+	if !snap.NeedsUsage() {
+		return nil
+	}
+	now := time.Now()
+	dayStart, _ := policy.Day.Period(now)
+	monthStart, _ := policy.Month.Period(now)
+	rows, err := a.db.Usage(ctx, store.UsageQuery{
+		Since:          []time.Time{dayStart, monthStart},
+		SkipEndpoints:  gateway.UsageSkippedEndpoints,
+		SkipErrorTypes: policy.RefusalCodes,
+	})
+	if err != nil {
+		return fmt.Errorf("reading usage for quotas and budgets: %w", err)
+	}
+	day, month := map[string]policy.Usage{}, map[string]policy.Usage{}
+	for _, r := range rows {
+		d, m := r.Totals[0], r.Totals[1]
+		day[r.Consumer] = policy.Usage{Requests: d.Requests, Tokens: d.Tokens, CostUSD: d.CostUSD}
+		month[r.Consumer] = policy.Usage{Requests: m.Requests, Tokens: m.Tokens, CostUSD: m.CostUSD}
+	}
+	a.gw.SeedUsage(snap, now, day, month)
+	return nil
+}
+
+// seedPoliciesOrWarn is seedPolicies for a reload, which goes ahead when
+// the store cannot be read: new quotas then count from now.
+func (a *App) seedPoliciesOrWarn(ctx context.Context, snap *gateway.Snapshot) {
+	if err := a.seedPolicies(ctx, snap); err != nil {
+		a.log.Warn("new quotas and budgets count from now", "error", err)
+	}
 }
 
 // current returns the configuration in service and its revision.
@@ -303,6 +356,7 @@ func (a *App) sync(ctx context.Context) {
 				a.log.Error("newer configuration revision does not compile", "revision", rv.Number, "error", err)
 			} else {
 				a.cfg, a.rev = cfg, rv.Number
+				a.seedPoliciesOrWarn(ctx, snap)
 				a.gw.SetSnapshot(snap)
 				a.log.Info("configuration reloaded from store", "revision", rv.Number)
 			}
@@ -421,6 +475,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 		a.stop()
 		a.loops.Wait()
 	}
+	a.gw.Close() // REST services' health checks
 	if err := a.rec.Close(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("flushing call records: %w", err))
 	}

@@ -34,9 +34,17 @@ type Settings struct {
 	RetentionBytes int64         // HYPERGATE_RETENTION_BYTES (default 5 GiB)
 	QueueSize      int           // HYPERGATE_QUEUE_SIZE: call records held in memory before spilling (default 8192)
 	ShutdownGrace  time.Duration // HYPERGATE_SHUTDOWN_GRACE: time given to in-flight requests (default 30s)
+	// CacheBytes bounds the in-memory response cache of the models that
+	// turn it on (HYPERGATE_CACHE_BYTES, default 64 MiB; 0 in the
+	// environment turns it off, which Settings hold as -1).
+	CacheBytes int64
 	// SyncInterval is how often the configuration and keys are re-read from
 	// the store, so that several nodes on one PostgreSQL converge (default 5s).
 	SyncInterval time.Duration
+	// SessionIdle ends a console session unused for this long
+	// (HYPERGATE_SESSION_IDLE, default 2h); SessionMax ends any session this
+	// long after sign-in (HYPERGATE_SESSION_MAX, default 24h).
+	SessionIdle, SessionMax time.Duration
 }
 
 // FromEnv fills the fields still empty from HYPERGATE_* variables and then
@@ -93,6 +101,19 @@ func (s *Settings) FromEnv() error {
 			s.RetentionBytes = n
 		}
 	}
+	if s.CacheBytes == 0 {
+		s.CacheBytes = 64 << 20
+		if v := os.Getenv("HYPERGATE_CACHE_BYTES"); v != "" {
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 0 {
+				return fmt.Errorf("HYPERGATE_CACHE_BYTES=%q: want a whole number of bytes >= 0", v)
+			}
+			s.CacheBytes = n
+			if n == 0 {
+				s.CacheBytes = -1 // explicit 0 turns the cache off
+			}
+		}
+	}
 	durs := []struct {
 		dst *time.Duration
 		env string
@@ -101,6 +122,8 @@ func (s *Settings) FromEnv() error {
 		{&s.RetentionAge, "HYPERGATE_RETENTION_AGE", 30 * 24 * time.Hour},
 		{&s.ShutdownGrace, "HYPERGATE_SHUTDOWN_GRACE", 30 * time.Second},
 		{&s.SyncInterval, "HYPERGATE_SYNC_INTERVAL", 5 * time.Second},
+		{&s.SessionIdle, "HYPERGATE_SESSION_IDLE", 2 * time.Hour},
+		{&s.SessionMax, "HYPERGATE_SESSION_MAX", 24 * time.Hour},
 	}
 	for _, d := range durs {
 		if *d.dst != 0 {

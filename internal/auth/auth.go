@@ -1,5 +1,8 @@
-// Package auth holds consumer API keys and the admin token: generation,
-// hashing (only hashes are ever stored) and the key record type.
+// Package auth is who may do what: consumer API keys and the admin token,
+// users with argon2id passwords, their sessions, API tokens for automation,
+// the roles and the permission table every admin endpoint is checked
+// against, sign-in throttling and the audit entry type. Secrets are
+// generated here and only their hashes leave the package for the store.
 package auth
 
 import (

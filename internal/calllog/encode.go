@@ -40,6 +40,8 @@ func appendRecord(b []byte, rec *Record) ([]byte, error) {
 	b = appendStringField(b, `,"key_id":`, rec.KeyID)
 	b = append(b, `,"endpoint":`...)
 	b = appendString(b, rec.Endpoint)
+	b = appendStringField(b, `,"service":`, rec.Service)
+	b = appendStringField(b, `,"route":`, rec.Route)
 	b = appendStringField(b, `,"model":`, rec.Model)
 	b = appendStringField(b, `,"provider":`, rec.Provider)
 	b = appendStringField(b, `,"upstream_model":`, rec.UpstreamModel)
@@ -95,6 +97,11 @@ func appendRecord(b []byte, rec *Record) ([]byte, error) {
 		}
 		b = append(b, ']')
 	}
+	if rec.CacheHit {
+		b = append(b, `,"cache_hit":true`...)
+	}
+	b = appendStringField(b, `,"prompt":`, rec.Prompt)
+	b = appendIntField(b, `,"prompt_version":`, int64(rec.PromptVersion))
 	return append(b, '}'), nil
 }
 

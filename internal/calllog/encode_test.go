@@ -25,6 +25,8 @@ func fullRecord() Record {
 		Consumer:      "web-shop ünïcødé",
 		KeyID:         "key_01JQ3V5W8X9Y0Z",
 		Endpoint:      "/v1/chat/completions",
+		Service:       "support-bot",
+		Route:         "chat <v2>",
 		Model:         "gpt-4o-mini",
 		Provider:      "openai-main",
 		UpstreamModel: "gpt-4o-mini-2024-07-18",
@@ -53,6 +55,9 @@ func fullRecord() Record {
 		Fallback:       true,
 		UsageEstimated: true,
 		Dropped:        []string{"logit_bias", "n", `we"ird\name`},
+		CacheHit:       true,
+		Prompt:         "summarize «v2»",
+		PromptVersion:  2,
 	}
 }
 
@@ -168,11 +173,11 @@ func FuzzAppendRecord(f *testing.F) {
 	f.Add("", "", int64(0), 0.0, int64(0), int64(0), -3600)
 	f.Fuzz(func(t *testing.T, s1, s2 string, n int64, cost float64, sec, nsec int64, offset int) {
 		rec := Record{
-			ID: s1, Time: time.Unix(sec, nsec).In(time.FixedZone("", offset)), Consumer: s2, Endpoint: s2,
+			ID: s1, Time: time.Unix(sec, nsec).In(time.FixedZone("", offset)), Consumer: s2, Endpoint: s2, Service: s1, Route: s2,
 			ErrorMessage: s1, LatencyUS: n, UpstreamUS: -n, CostUSD: cost, Stream: n%2 == 0,
 			RequestBody: s1 + s2, ResponseBody: s2 + s1,
 			Attempts: []Attempt{{Provider: s2, UpstreamModel: s1, Status: int(n), LatencyUS: n}},
-			Dropped:  []string{s1, s2},
+			Dropped:  []string{s1, s2}, CacheHit: n%3 == 0,
 		}
 		want, wantErr := json.Marshal(&rec)
 		got, err := appendRecord(nil, &rec)

@@ -12,7 +12,9 @@ type Record struct {
 	Time          time.Time `json:"time"`
 	Consumer      string    `json:"consumer,omitempty"`
 	KeyID         string    `json:"key_id,omitempty"`
-	Endpoint      string    `json:"endpoint"` // e.g. /v1/chat/completions
+	Endpoint      string    `json:"endpoint"`          // e.g. /v1/chat/completions
+	Service       string    `json:"service,omitempty"` // the service whose route took the call; "" for the /v1 endpoints
+	Route         string    `json:"route,omitempty"`   // that route: its name, or its index among the service's routes
 	Model         string    `json:"model,omitempty"`
 	Provider      string    `json:"provider,omitempty"`
 	UpstreamModel string    `json:"upstream_model,omitempty"`
@@ -44,6 +46,15 @@ type Record struct {
 	// Dropped names the request fields a translation left out on purpose
 	// because the upstream's format has no counterpart (docs/translation.md).
 	Dropped []string `json:"dropped,omitempty"`
+	// CacheHit is true when the answer came from the response cache: no
+	// upstream was called, so the call has no attempts and costs nothing;
+	// its token counts are those of the cached answer, for reference.
+	CacheHit bool `json:"cache_hit,omitempty"`
+	// Prompt and PromptVersion name the prompt API (and its version) whose
+	// template made the request, so that versions can be compared; empty
+	// for calls to the other endpoints.
+	Prompt        string `json:"prompt,omitempty"`
+	PromptVersion int    `json:"prompt_version,omitempty"`
 }
 
 // Attempt is one try of a call against one target. It names the key by its
@@ -62,9 +73,16 @@ type Filter struct {
 	Since, Until time.Time
 	Consumer     string
 	Model        string
+	Service      string
 	Status       int
 	// HasFeedback: nil = any, true = only calls with feedback, false = only without.
 	HasFeedback *bool
+	// CacheHit: nil = any, true = only answers from the response cache,
+	// false = only the others.
+	CacheHit *bool
+	// Prompt and PromptVersion: only calls of this prompt API (and version).
+	Prompt        string
+	PromptVersion int
 	// Cursor is the opaque value returned as Page.Next by the previous page.
 	Cursor string
 	Limit  int

@@ -1,6 +1,7 @@
 // Package cli implements the hypergate command: serve runs the gateway; the
-// client commands (apply, diff, keys) talk to a running gateway's admin API
-// at HYPERGATE_ADMIN_URL with HYPERGATE_ADMIN_TOKEN.
+// client commands (apply, diff, keys, users, tokens, teams, audit) talk to a
+// running gateway's admin API at HYPERGATE_ADMIN_URL with
+// HYPERGATE_ADMIN_TOKEN (the admin token or an API token).
 package cli
 
 import (
@@ -49,6 +50,15 @@ Usage:
   hypergate keys create --consumer NAME [--name NAME]
   hypergate keys list [--consumer NAME]
   hypergate keys revoke ID
+  hypergate users create --email EMAIL --role ROLE [--team TEAM] [--consumer NAME]
+                                     (the password is read from a prompt or standard input)
+  hypergate users list [--team TEAM]
+  hypergate tokens create --name NAME --role ROLE [--team TEAM] [--expires 90d]
+  hypergate tokens list
+  hypergate tokens revoke ID
+  hypergate teams list
+  hypergate teams create NAME [--description TEXT]
+  hypergate audit [--actor A] [--action X] [--target T] [--since TIME] [--diff]
   hypergate version
 
 Client commands reach the admin API at HYPERGATE_ADMIN_URL (default
@@ -71,6 +81,14 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return diff(args[1:], stdout, stderr)
 	case "keys":
 		return keys(args[1:], stdout, stderr)
+	case "users":
+		return users(args[1:], stdout, stderr)
+	case "tokens":
+		return tokens(args[1:], stdout, stderr)
+	case "teams":
+		return teams(args[1:], stdout, stderr)
+	case "audit":
+		return auditLog(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "hypergate", version())
 		return 0

@@ -33,6 +33,8 @@ type call struct {
 	// reqBody is a copy of a streamed call's request body: the stream writer
 	// runs after the handler returns, when the request may already be reused.
 	reqBody []byte
+	pol     callPolicies // the policy sets admitted, charged in finish
+	cache   *cacheCall   // the answer to store in the response cache, if any (cache.go)
 }
 
 func (g *Gateway) newCall(ctx *fasthttp.RequestCtx) *call {
@@ -103,6 +105,12 @@ func (c *call) finish(status int) {
 		c.rec.OutputTokens = c.usage.OutputTokens
 		c.rec.CostUSD = cost(c.model, c.rec.UpstreamModel, c.usage)
 	}
+	if c.rec.CacheHit {
+		c.rec.CostUSD = 0 // no upstream was paid; the tokens are the cached answer's, for reference
+	} else {
+		c.chargePolicies()
+	}
+	c.storeCached(status)
 	if c.g.o.Recorder != nil {
 		c.g.o.Recorder.Record(c.rec)
 	}
@@ -127,7 +135,7 @@ func (c *call) finish(status int) {
 	if c.rec.TTFTUS > 0 {
 		m.TTFT.WithLabelValues(modelLabel, c.rec.Provider).Observe(float64(c.rec.TTFTUS) / 1e6)
 	}
-	if c.usage.Present {
+	if c.usage.Present && !c.rec.CacheHit {
 		m.Tokens.WithLabelValues("input", modelLabel, c.rec.Provider).Observe(float64(c.usage.InputTokens))
 		m.Tokens.WithLabelValues("output", modelLabel, c.rec.Provider).Observe(float64(c.usage.OutputTokens))
 	}

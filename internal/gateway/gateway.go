@@ -17,10 +17,12 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/hypergate/hypergate/internal/cache"
 	"github.com/hypergate/hypergate/internal/calllog"
 	"github.com/hypergate/hypergate/internal/config"
 	"github.com/hypergate/hypergate/internal/feedback"
 	"github.com/hypergate/hypergate/internal/llm"
+	"github.com/hypergate/hypergate/internal/policy"
 	"github.com/hypergate/hypergate/internal/provider"
 	"github.com/hypergate/hypergate/internal/telemetry"
 )
@@ -49,6 +51,12 @@ type Options struct {
 	MaxRequestBody int
 	// MaxUpstreamResponse bounds a non-streamed upstream response (default 64 MiB).
 	MaxUpstreamResponse int
+	// PolicyCounters hold the counts rate limits, quotas and budgets are
+	// enforced against (default: in memory, this node only).
+	PolicyCounters policy.Counters
+	// CacheBytes bounds the response cache of the models that turn it on
+	// (default 64 MiB; negative: no cache).
+	CacheBytes int64
 }
 
 // Gateway is the data-plane handler. It is safe for concurrent use; its
@@ -61,6 +69,9 @@ type Gateway struct {
 	// state is the routing state (breakers, latency, keys set aside) that
 	// survives configuration reloads.
 	state *State
+	// cache holds answers of the models with a response cache (cache.go);
+	// nil when turned off.
+	cache *cache.Cache
 
 	fc *fasthttp.Client // non-streamed calls: the hot path
 	hc *http.Client     // streamed calls: context cancellation and idle timeouts
@@ -84,6 +95,8 @@ func New(o Options) *Gateway {
 		o.Metrics = telemetry.NewMetrics()
 	}
 	g := &Gateway{o: o, log: o.Logger, state: NewState()}
+	g.state.policy = newPolicyEngine(o)
+	g.cache = newResponseCache(o)
 	empty := KeyTable{}
 	g.keys.Store(&empty)
 	g.fc = &fasthttp.Client{
@@ -119,8 +132,14 @@ func (g *Gateway) Compile(cfg *config.Config, revision int64) (*Snapshot, error)
 	return CompileWith(cfg, revision, g.state)
 }
 
-// SetSnapshot swaps in a new compiled configuration.
-func (g *Gateway) SetSnapshot(s *Snapshot) { g.snap.Store(s) }
+// SetSnapshot swaps in a new compiled configuration and brings the REST
+// services' active health checks in line with it.
+func (g *Gateway) SetSnapshot(s *Snapshot) {
+	g.snap.Store(s)
+	if s != nil {
+		g.state.rest.activate(s.services, g.log)
+	}
+}
 
 // Snapshot returns the configuration in use, or nil before the first SetSnapshot.
 func (g *Gateway) Snapshot() *Snapshot { return g.snap.Load() }
@@ -216,8 +235,11 @@ func (g *Gateway) Handle(ctx *fasthttp.RequestCtx) {
 		ctx.SetContentType("application/json")
 		ctx.SetBodyString(`{"status":"ok"}`)
 	default:
-		c.fail(&apiError{Status: 404, Type: errInvalidRequest, Code: "unknown_url",
-			Message: fmt.Sprintf("Invalid URL (%s %s)", ctx.Method(), truncate(string(path), 256))})
+		if isPromptPath(path) {
+			g.servePrompt(c) // prompt.go
+			return
+		}
+		g.serveRoute(c) // the services' routes, or 404
 	}
 }
 

@@ -82,7 +82,7 @@ func (g *Gateway) admit(c *call) (*Snapshot, *consumer, bool) {
 func (g *Gateway) proxy(c *call, op provider.Operation, in *inbound) {
 	c.in = in
 	s, cons, ok := g.admit(c)
-	if !ok {
+	if !ok || !g.checkPolicies(c, cons.policy) {
 		return
 	}
 	body := c.ctx.Request.Body()
@@ -109,6 +109,9 @@ func (g *Gateway) proxy(c *call, op provider.Operation, in *inbound) {
 	c.rec.RequestBody = calllog.Cap(body, c.capBytes)
 	stream := (op == opChat || op == provider.Responses) && req.stream
 	c.rec.Stream = stream
+	if g.lookupCache(c, m, cons, op, body, stream) {
+		return // answered from the response cache
+	}
 	if stream {
 		c.reqBody = copyBytes(body)
 	}

@@ -11,6 +11,8 @@ import (
 	"github.com/hypergate/hypergate/internal/balance"
 	"github.com/hypergate/hypergate/internal/config"
 	"github.com/hypergate/hypergate/internal/llm"
+	"github.com/hypergate/hypergate/internal/policy"
+	"github.com/hypergate/hypergate/internal/prompt"
 	"github.com/hypergate/hypergate/internal/provider"
 )
 
@@ -24,7 +26,14 @@ type Snapshot struct {
 	consumers map[string]*consumer
 	keys      map[string]keyRef // SHA-256 of a key declared in the file → its owner
 	secrets   []string          // every resolved secret, for redaction
+	services  *serviceTable     // the services section: route table and upstream pools
 	created   int64             // unix seconds, reported as models' "created"
+	// policyKeys are the consumers' quota and budget counters, policyFresh
+	// those of them to seed before the snapshot is put in service (policy.go).
+	policyKeys, policyFresh map[string]bool
+	// prompts are the prompt APIs by name, promptList their names sorted (prompt.go).
+	prompts    map[string]*prompt.Prompt
+	promptList []string
 }
 
 type model struct {
@@ -33,6 +42,7 @@ type model struct {
 	route     *balance.Route
 	price     *llm.Price // nil: the built-in table
 	logBodies *bool
+	cache     *modelCache // nil: no response cache (cache.go)
 }
 
 type target struct {
@@ -50,11 +60,17 @@ type State struct {
 	breakers  map[string]*balance.Breaker
 	latencies map[string]*balance.Latency
 	pools     map[string]*balance.KeyPool
+	rest      restState // REST services' targets, connections and health checks
+	// policy holds the counts of rate limits, quotas and budgets; policyKeys
+	// the consumer counters the snapshot in service counts (policy.go).
+	policy     *policy.Engine
+	policyKeys map[string]bool
 }
 
 // NewState returns an empty routing state.
 func NewState() *State {
-	return &State{breakers: map[string]*balance.Breaker{}, latencies: map[string]*balance.Latency{}, pools: map[string]*balance.KeyPool{}}
+	return &State{breakers: map[string]*balance.Breaker{}, latencies: map[string]*balance.Latency{}, pools: map[string]*balance.KeyPool{},
+		policy: policy.NewEngine(policy.Options{})}
 }
 
 type consumer struct {
@@ -62,6 +78,7 @@ type consumer struct {
 	allowed   map[string]bool // nil: every model
 	logBodies *bool
 	bodyMax   *int
+	policy    *policy.Set // nil: no policies
 }
 
 type keyRef struct {
@@ -154,7 +171,7 @@ func CompileWith(cfg *config.Config, revision int64, st *State) (*Snapshot, erro
 	usedLatencies := map[string]*balance.Latency{}
 	var specs []balance.RouteSpec
 	for _, m := range cfg.Models {
-		cm := &model{name: m.Name, logBodies: m.LogBodies}
+		cm := &model{name: m.Name, logBodies: m.LogBodies, cache: modelCacheOf(m.Cache)}
 		if m.Price != nil {
 			cm.price = &llm.Price{InputPerMTok: m.Price.InputPerMTok, OutputPerMTok: m.Price.OutputPerMTok}
 		}
@@ -201,6 +218,15 @@ func CompileWith(cfg *config.Config, revision int64, st *State) (*Snapshot, erro
 		s.models[name].route = r
 	}
 	sort.Strings(s.modelList)
+	services, restUsed, err := compileServices(cfg, st)
+	if err != nil {
+		return nil, err
+	}
+	s.services = services
+	if s.prompts, s.promptList, err = compilePrompts(cfg); err != nil {
+		return nil, err
+	}
+	s.secrets = append(s.secrets, services.secrets...)
 	for _, c := range cfg.Consumers {
 		cc := &consumer{name: c.Name, logBodies: c.LogBodies, bodyMax: c.BodyMaxBytes}
 		if len(c.Models) > 0 {
@@ -210,6 +236,9 @@ func CompileWith(cfg *config.Config, revision int64, st *State) (*Snapshot, erro
 			}
 		}
 		s.consumers[c.Name] = cc
+		if cc.policy, err = st.compilePolicy(s, policy.Subject{Kind: policy.KindConsumer, Name: c.Name}, c.Policies); err != nil {
+			return nil, err
+		}
 		for _, k := range c.Keys {
 			secret, err := config.ResolveSecret(k.Key)
 			if err != nil {
@@ -224,6 +253,8 @@ func CompileWith(cfg *config.Config, revision int64, st *State) (*Snapshot, erro
 		}
 	}
 	st.breakers, st.latencies, st.pools = usedBreakers, usedLatencies, usedPools
+	st.rest.keep(restUsed)
+	st.policyKeys = s.policyKeys
 	return s, nil
 }
 

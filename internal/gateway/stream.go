@@ -274,6 +274,7 @@ func (g *Gateway) relay(c *call, upstream io.Reader, w *bufio.Writer, idle *time
 			if err != nil {
 				return clientGone()
 			}
+			c.cache.add(ev.Raw)
 			hb.Reset(heartbeat)
 		}
 		ack <- struct{}{}

@@ -114,7 +114,7 @@ func (g *Gateway) translateStream(c *call, t target, key string, codec llm.Upstr
 			c.finish(status)
 		}()
 		capture := &captureWriter{w: w, left: c.capBytes}
-		out := c.in.streamWriter(c, capture, includeUsage)
+		out := c.in.streamWriter(c, c.cache.tee(capture), includeUsage)
 		status = g.relayEvents(c, events, out, capture, idle, timeout, func() error { return context.Cause(uctx) }, cancel)
 		c.rec.ResponseBody = calllog.Cap(capture.buf, c.capBytes)
 	})

@@ -21,7 +21,7 @@ const (
 )
 
 // maxInsertRows is the most records one multi-row INSERT carries: 256 rows of
-// 26 columns stays well under both SQLite's (32766) and PostgreSQL's (65535)
+// 35 columns stays well under both SQLite's (32766) and PostgreSQL's (65535)
 // bound-parameter limits while saving most of the per-statement work.
 // Batches are cut into power-of-two chunks (500 = 256+128+64+32+16+4) so
 // that a handful of prepared statements serve every batch size: SQLite
@@ -35,18 +35,20 @@ var callColumns = []string{
 	"status", "error_type", "error_message", "latency_us", "upstream_us", "ttft_us",
 	"input_tokens", "output_tokens", "cost_usd", "stream", "request_bytes", "response_bytes",
 	"client_ip", "user_agent", "trace_id", "request_body", "response_body", "size_bytes",
-	"attempts", "fallback", "usage_estimated", "dropped",
+	"attempts", "fallback", "usage_estimated", "dropped", "service", "route", "cache_hit",
+	"prompt", "prompt_version",
 }
 
 // listColumns are the columns ListCalls reads: everything but the bodies.
 const listColumns = "id, time_us, consumer, key_id, endpoint, model, provider, upstream_model, " +
 	"status, error_type, error_message, latency_us, upstream_us, ttft_us, " +
 	"input_tokens, output_tokens, cost_usd, stream, request_bytes, response_bytes, " +
-	"client_ip, user_agent, trace_id, attempts, fallback, usage_estimated, dropped"
+	"client_ip, user_agent, trace_id, attempts, fallback, usage_estimated, dropped, service, route, cache_hit, " +
+	"prompt, prompt_version"
 
 // rowOverhead approximates the bytes a call row costs beyond its variable
-// fields: 15 fixed-width columns, the row header and the entries in the
-// four secondary indexes.
+// fields: 16 fixed-width columns, the row header and the entries in the
+// six secondary indexes.
 const rowOverhead = 200
 
 // recordSize estimates the stored bytes of r, for CallsSizeBytes.
@@ -126,8 +128,8 @@ func appendJSONString(b []byte, s string) []byte {
 func recordSize(r *calllog.Record) int64 {
 	n := rowOverhead +
 		// id is stored in the row, its primary key index and the time index;
-		// consumer and model are also in their index.
-		3*len(r.ID) + 2*len(r.Consumer) + 2*len(r.Model) +
+		// consumer, model, service and prompt are also in their index.
+		3*len(r.ID) + 2*len(r.Consumer) + 2*len(r.Model) + 2*len(r.Service) + len(r.Route) + 2*len(r.Prompt) +
 		len(r.KeyID) + len(r.Endpoint) + len(r.Provider) + len(r.UpstreamModel) +
 		len(r.ErrorType) + len(r.ErrorMessage) + len(r.ClientIP) + len(r.UserAgent) +
 		len(r.TraceID) + len(r.RequestBody) + len(r.ResponseBody) + 64*len(r.Attempts) + 16*len(r.Dropped)
@@ -227,7 +229,8 @@ func (db *DB) insertCallChunk(ctx context.Context, tx *sql.Tx, recs []calllog.Re
 			r.Status, r.ErrorType, r.ErrorMessage, r.LatencyUS, r.UpstreamUS, r.TTFTUS,
 			r.InputTokens, r.OutputTokens, r.CostUSD, r.Stream, r.RequestBytes, r.ResponseBytes,
 			r.ClientIP, r.UserAgent, r.TraceID, r.RequestBody, r.ResponseBody, size,
-			encodeAttempts(r.Attempts), r.Fallback, r.UsageEstimated, encodeStrings(r.Dropped),
+			encodeAttempts(r.Attempts), r.Fallback, r.UsageEstimated, encodeStrings(r.Dropped), r.Service, r.Route, r.CacheHit,
+			r.Prompt, r.PromptVersion,
 		)
 	}
 	rows, err := tx.StmtContext(ctx, st).QueryContext(ctx, args...)
@@ -258,7 +261,8 @@ func scanCall(s interface{ Scan(...any) error }, withBodies bool) (calllog.Recor
 		&r.ID, &timeUS, &r.Consumer, &r.KeyID, &r.Endpoint, &r.Model, &r.Provider, &r.UpstreamModel,
 		&r.Status, &r.ErrorType, &r.ErrorMessage, &r.LatencyUS, &r.UpstreamUS, &r.TTFTUS,
 		&r.InputTokens, &r.OutputTokens, &r.CostUSD, &r.Stream, &r.RequestBytes, &r.ResponseBytes,
-		&r.ClientIP, &r.UserAgent, &r.TraceID, &attempts, &r.Fallback, &r.UsageEstimated, &dropped,
+		&r.ClientIP, &r.UserAgent, &r.TraceID, &attempts, &r.Fallback, &r.UsageEstimated, &dropped, &r.Service, &r.Route, &r.CacheHit,
+		&r.Prompt, &r.PromptVersion,
 	}
 	if withBodies {
 		dest = append(dest, &r.RequestBody, &r.ResponseBody)
@@ -360,6 +364,10 @@ func (db *DB) ListCalls(ctx context.Context, f calllog.Filter) (calllog.Page, er
 		where = append(where, "model = ?")
 		args = append(args, f.Model)
 	}
+	if f.Service != "" {
+		where = append(where, "service = ?")
+		args = append(args, f.Service)
+	}
 	if f.Status != 0 {
 		where = append(where, "status = ?")
 		args = append(args, f.Status)
@@ -370,6 +378,18 @@ func (db *DB) ListCalls(ctx context.Context, f calllog.Filter) (calllog.Page, er
 			exists = "NOT " + exists
 		}
 		where = append(where, exists)
+	}
+	if f.CacheHit != nil {
+		where = append(where, "cache_hit = ?")
+		args = append(args, *f.CacheHit)
+	}
+	if f.Prompt != "" {
+		where = append(where, "prompt = ?")
+		args = append(args, f.Prompt)
+	}
+	if f.PromptVersion != 0 {
+		where = append(where, "prompt_version = ?")
+		args = append(args, f.PromptVersion)
 	}
 	if f.Cursor != "" {
 		us, id, err := decodeCursor(f.Cursor)

@@ -43,6 +43,9 @@ type Metrics struct {
 	Upstream *prometheus.HistogramVec
 	// Tokens is gen_ai.client.token.usage by token type (input, output).
 	Tokens *prometheus.HistogramVec
+	// CacheRequests counts the calls of models with a response cache by
+	// model and result: hit, miss, or bypass (the cache not consulted).
+	CacheRequests *prometheus.CounterVec
 }
 
 // NewMetrics registers the data-plane instruments and the Go runtime
@@ -76,8 +79,12 @@ func NewMetrics() *Metrics {
 			Help:    "Tokens used per call, by token type.",
 			Buckets: prometheus.ExponentialBuckets(1, 4, 14), // 1, 4, 16 … 67108864, as the GenAI conventions advise
 		}, []string{"gen_ai_token_type", "gen_ai_request_model", "gen_ai_provider_name"}),
+		CacheRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "hypergate_cache_requests_total",
+			Help: "Calls of models with a response cache, by model and result: hit, miss, or bypass (asked by the client, or a request the cache does not take).",
+		}, []string{"gen_ai_request_model", "result"}),
 	}
-	r.MustRegister(m.Requests, m.Duration, m.TTFT, m.Upstream, m.Tokens)
+	r.MustRegister(m.Requests, m.Duration, m.TTFT, m.Upstream, m.Tokens, m.CacheRequests)
 	return m
 }
 
@@ -95,4 +102,41 @@ func (m *Metrics) RegisterCallLog(depth func() float64, counters map[string]func
 			ConstLabels: prometheus.Labels{"outcome": name},
 		}, f))
 	}
+}
+
+// CacheStats are the response cache's figures, read at scrape time.
+type CacheStats struct {
+	Bytes, MaxBytes, Entries int64
+	// Evictions are entries dropped to make room, Expirations those
+	// dropped because their time to live was over.
+	Evictions, Expirations int64
+}
+
+// RegisterCache exports the response cache's size and evictions. stats is
+// called at scrape time, so the hot path pays nothing for them.
+func (m *Metrics) RegisterCache(stats func() CacheStats) {
+	m.Registry.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "hypergate_cache_bytes",
+			Help: "Bytes held by the response cache (bodies plus a fixed allowance per entry).",
+		}, func() float64 { return float64(stats().Bytes) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "hypergate_cache_max_bytes",
+			Help: "The response cache's bound (HYPERGATE_CACHE_BYTES).",
+		}, func() float64 { return float64(stats().MaxBytes) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "hypergate_cache_entries",
+			Help: "Answers held by the response cache.",
+		}, func() float64 { return float64(stats().Entries) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "hypergate_cache_evictions_total",
+			Help:        "Answers dropped from the response cache, by reason: capacity (least recently used, to make room) or expired (time to live over).",
+			ConstLabels: prometheus.Labels{"reason": "capacity"},
+		}, func() float64 { return float64(stats().Evictions) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "hypergate_cache_evictions_total",
+			Help:        "Answers dropped from the response cache, by reason: capacity (least recently used, to make room) or expired (time to live over).",
+			ConstLabels: prometheus.Labels{"reason": "expired"},
+		}, func() float64 { return float64(stats().Expirations) }),
+	)
 }

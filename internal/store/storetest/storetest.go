@@ -44,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"RevisionsConcurrent", testRevisionsConcurrent},
 		{"Settings", testSettings},
 		{"SettingsFirstWriterWins", testSettingsFirstWriterWins},
+		{"Usage", Usage},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -109,6 +110,7 @@ func testMigrations(t *testing.T, db *store.DB) {
 func fullRecord(id string, at time.Time) calllog.Record {
 	return calllog.Record{
 		ID: id, Time: at, Consumer: "web-shop", KeyID: "key-1", Endpoint: "/v1/chat/completions",
+		Service: "support-bot", Route: "chat",
 		Model: "gpt-4o-mini", Provider: "openai-main", UpstreamModel: "gpt-4o-mini-2024-07-18",
 		Status: 502, ErrorType: "upstream_error", ErrorMessage: "bad gateway: connection reset",
 		LatencyUS: 1234567, UpstreamUS: 1200000, TTFTUS: 350000, InputTokens: 1200, OutputTokens: 345,
@@ -121,8 +123,9 @@ func fullRecord(id string, at time.Time) calllog.Record {
 			{Provider: "openai-main", UpstreamModel: "gpt-4o-mini-2024-07-18", KeyID: "openai-main#2", ErrorType: "upstream_timeout", LatencyUS: 1000000},
 			{Provider: "anthropic", UpstreamModel: "claude-haiku-4-5", KeyID: "anthropic#1", Status: 502, LatencyUS: 180000},
 		},
-		Fallback: true, UsageEstimated: true,
+		Fallback: true, UsageEstimated: true, CacheHit: true,
 		Dropped: []string{"messages[].audio", "logit_bias", `odd "quoted" name`},
+		Prompt:  "summarize", PromptVersion: 3,
 	}
 }
 
@@ -300,6 +303,8 @@ func testInsertCallsInvalid(t *testing.T, db *store.DB) {
 func fixture() []calllog.Record {
 	consumers := []string{"web-shop", "mobile", "batch"}
 	models := []string{"gpt-4o-mini", "claude-haiku", ""}
+	services := []string{"", "orders-api", "support-bot", "orders-api"}
+	prompts := []string{"", "summarize", "", "translate", "summarize"}
 	statuses := []int{200, 200, 429, 500, 200}
 	var recs []calllog.Record
 	for i := range 60 {
@@ -308,10 +313,16 @@ func fixture() []calllog.Record {
 			Time:        base.Add(time.Duration(i/3) * time.Minute),
 			Consumer:    consumers[i%len(consumers)],
 			Model:       models[(i/2)%len(models)],
+			Service:     services[i%len(services)],
+			Route:       fmt.Sprint(i % 2),
 			Status:      statuses[i%len(statuses)],
 			Endpoint:    "/v1/chat/completions",
 			RequestBody: "body",
+			CacheHit:    i%7 == 2,
 		})
+		if p := prompts[i%len(prompts)]; p != "" {
+			recs[i].Prompt, recs[i].PromptVersion = p, 1+i%3
+		}
 	}
 	return recs
 }
@@ -360,12 +371,24 @@ func testListCallsFilters(t *testing.T, db *store.DB) {
 		{"consumer", calllog.Filter{Consumer: "mobile"}, func(_ int, r calllog.Record) bool { return r.Consumer == "mobile" }},
 		{"model", calllog.Filter{Model: "claude-haiku"}, func(_ int, r calllog.Record) bool { return r.Model == "claude-haiku" }},
 		{"status", calllog.Filter{Status: 429}, func(_ int, r calllog.Record) bool { return r.Status == 429 }},
+		{"service", calllog.Filter{Service: "orders-api"}, func(_ int, r calllog.Record) bool { return r.Service == "orders-api" }},
+		{"service and consumer", calllog.Filter{Service: "support-bot", Consumer: "mobile"}, func(_ int, r calllog.Record) bool {
+			return r.Service == "support-bot" && r.Consumer == "mobile"
+		}},
 		{"since inclusive until exclusive", calllog.Filter{Since: since, Until: until}, func(_ int, r calllog.Record) bool {
 			return !r.Time.Before(since) && r.Time.Before(until)
 		}},
 		{"since only", calllog.Filter{Since: since}, func(_ int, r calllog.Record) bool { return !r.Time.Before(since) }},
 		{"has feedback", calllog.Filter{HasFeedback: ptr(true)}, func(_ int, r calllog.Record) bool { return withFeedback[r.ID] }},
 		{"without feedback", calllog.Filter{HasFeedback: ptr(false)}, func(_ int, r calllog.Record) bool { return !withFeedback[r.ID] }},
+		{"cache hits", calllog.Filter{CacheHit: ptr(true)}, func(_ int, r calllog.Record) bool { return r.CacheHit }},
+		{"not cache hits", calllog.Filter{CacheHit: ptr(false), Model: "gpt-4o-mini"}, func(_ int, r calllog.Record) bool {
+			return !r.CacheHit && r.Model == "gpt-4o-mini"
+		}},
+		{"prompt", calllog.Filter{Prompt: "summarize"}, func(_ int, r calllog.Record) bool { return r.Prompt == "summarize" }},
+		{"prompt version", calllog.Filter{Prompt: "summarize", PromptVersion: 2}, func(_ int, r calllog.Record) bool {
+			return r.Prompt == "summarize" && r.PromptVersion == 2
+		}},
 		{"combined", calllog.Filter{Consumer: "web-shop", Status: 200, Since: since, HasFeedback: ptr(true)}, func(_ int, r calllog.Record) bool {
 			return r.Consumer == "web-shop" && r.Status == 200 && !r.Time.Before(since) && withFeedback[r.ID]
 		}},
