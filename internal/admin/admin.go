@@ -22,6 +22,7 @@ import (
 
 	"github.com/hypergate/hypergate/internal/auth"
 	"github.com/hypergate/hypergate/internal/calllog"
+	"github.com/hypergate/hypergate/internal/catalog"
 	"github.com/hypergate/hypergate/internal/config"
 	"github.com/hypergate/hypergate/internal/feedback"
 	"github.com/hypergate/hypergate/internal/store"
@@ -39,9 +40,15 @@ type Calls interface {
 
 // Keys manages consumer API keys.
 type Keys interface {
-	CreateKey(ctx context.Context, consumer, name string) (key auth.Key, secret string, err error)
+	// CreateKey creates a key that expires at expiresAt, or never when nil.
+	CreateKey(ctx context.Context, consumer, name string, expiresAt *time.Time) (key auth.Key, secret string, err error)
 	ListKeys(ctx context.Context, consumer string) ([]auth.Key, error)
 	RevokeKey(ctx context.Context, id string) error
+	// RotateKey replaces the consumer's key id with a new one of the same
+	// name (expiring at expiresAt, or never), and makes the old one expire
+	// after grace. It returns the new key, its secret and the old key as
+	// it now is.
+	RotateKey(ctx context.Context, consumer, id string, grace time.Duration, expiresAt *time.Time) (next auth.Key, secret string, old auth.Key, err error)
 }
 
 // Configs reads and changes the configuration; every change is a revision.
@@ -100,6 +107,9 @@ type ApplyResult struct {
 	Changed  bool            `json:"changed"`
 	Diff     []string        `json:"diff"`
 	Revision *store.Revision `json:"revision,omitempty"`
+	// Releases are the releases of services the change made, without
+	// their definitions.
+	Releases []catalog.Release `json:"releases,omitempty"`
 }
 
 // Server is the admin HTTP handler.
@@ -111,6 +121,13 @@ type Server struct {
 	Sessions Sessions
 	Tokens   Tokens
 	Audit    AuditLog
+	Releases Releases
+	// Subscriptions, Documents and Importer serve the catalog, the
+	// approval flow and the services' OpenAPI documents (catalog.go,
+	// subscriptions.go); those routes answer 404 without them.
+	Subscriptions Subscriptions
+	Documents     OpenAPIDocuments
+	Importer      OpenAPIFetcher
 	// TokenHash is the SHA-256 hex of the admin token, the built-in admin.
 	TokenHash string
 	// Passwords hashes and checks user passwords (argon2id defaults when nil).
@@ -192,6 +209,21 @@ func (s *Server) routes() *router {
 	h("POST /admin/v1/consumers/{name}/keys", auth.ActionKeysWrite, s.consumerTarget, s.createKey)
 	h("GET /admin/v1/keys", auth.ActionKeysRead, nil, s.listKeys)
 	h("DELETE /admin/v1/keys/{id}", auth.ActionKeysWrite, s.keyTarget, s.revokeKey)
+	h("POST /admin/v1/consumers/{name}/keys/{id}/rotate", auth.ActionKeysWrite, s.consumerTarget, s.rotateKey)
+
+	// The catalog is for every signed-in principal (catalog.go); the
+	// approval flow is in subscriptions.go.
+	h("GET /admin/v1/catalog", auth.ActionAuthenticated, nil, s.listCatalog)
+	h("GET /admin/v1/catalog/{service}", auth.ActionAuthenticated, nil, s.getCatalogEntry)
+	h("GET /admin/v1/services/{name}/openapi", auth.ActionAuthenticated, nil, s.getServiceOpenAPI)
+	h("PUT /admin/v1/services/{name}/openapi", auth.ActionServicesWrite, s.openAPIServiceTarget, s.putServiceOpenAPI)
+	h("POST /admin/v1/services/{name}/openapi/import", auth.ActionServicesWrite, s.openAPIServiceTarget, s.importServiceOpenAPI)
+	h("GET /admin/v1/subscriptions", auth.ActionConsumersRead, nil, s.listSubscriptions)
+	h("POST /admin/v1/subscriptions", auth.ActionConsumersWrite, nil, s.requestSubscription)
+	h("GET /admin/v1/subscriptions/{id}", auth.ActionConsumersRead, s.subscriptionReadTarget, s.getSubscription)
+	h("POST /admin/v1/subscriptions/{id}/approve", auth.ActionSubscriptionsApprove, s.subscriptionDecisionTarget, s.decideSubscription(catalog.ActionApprove))
+	h("POST /admin/v1/subscriptions/{id}/reject", auth.ActionSubscriptionsApprove, s.subscriptionDecisionTarget, s.decideSubscription(catalog.ActionReject))
+	h("POST /admin/v1/subscriptions/{id}/revoke", auth.ActionSubscriptionsApprove, s.subscriptionDecisionTarget, s.decideSubscription(catalog.ActionRevoke))
 
 	h("GET /admin/v1/teams", auth.ActionTeamsRead, nil, s.listTeams)
 	h("POST /admin/v1/teams", auth.ActionTeamsManage, nil, s.createTeam)
@@ -213,6 +245,21 @@ func (s *Server) routes() *router {
 	h("DELETE /admin/v1/tokens/{id}", auth.ActionTokensWrite, nil, s.revokeToken)
 
 	h("GET /admin/v1/audit", auth.ActionAuditRead, nil, s.listAudit)
+
+	h("GET /admin/v1/services", auth.ActionServicesRead, nil, s.listServices)
+	h("POST /admin/v1/services", auth.ActionServicesWrite, nil, s.createService)
+	h("GET /admin/v1/services/{name}", auth.ActionServicesRead, s.serviceTarget, s.getService)
+	h("DELETE /admin/v1/services/{name}", auth.ActionServicesWrite, s.serviceTarget, s.deleteService)
+	h("PUT /admin/v1/services/{name}/draft", auth.ActionServicesWrite, nil, s.putDraft)
+	h("GET /admin/v1/services/{name}/draft", auth.ActionServicesRead, s.serviceTarget, s.getDraft)
+	h("DELETE /admin/v1/services/{name}/draft", auth.ActionServicesWrite, s.serviceTarget, s.deleteDraft)
+	h("GET /admin/v1/services/{name}/draft/diff", auth.ActionServicesRead, s.serviceTarget, s.diffDraft)
+	h("POST /admin/v1/services/{name}/publish", auth.ActionServicesWrite, s.serviceTarget, s.publish)
+	h("GET /admin/v1/services/{name}/releases", auth.ActionServicesRead, s.serviceTarget, s.listReleases)
+	h("GET /admin/v1/services/{name}/releases/{n}", auth.ActionServicesRead, s.serviceTarget, s.getRelease)
+	h("POST /admin/v1/services/{name}/releases/{n}/rollback", auth.ActionServicesWrite, s.serviceTarget, s.rollback)
+	h("POST /admin/v1/services/{name}/deprecate", auth.ActionServicesWrite, s.serviceTarget, s.deprecate)
+	h("POST /admin/v1/services/{name}/retire", auth.ActionServicesWrite, s.serviceTarget, s.retire)
 
 	h("GET /admin/v1/config", auth.ActionConfigRead, nil, s.getConfig)
 	h("PUT /admin/v1/config", auth.ActionConfigWrite, nil, s.putConfig)

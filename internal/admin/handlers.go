@@ -131,6 +131,7 @@ type keyView struct {
 	Ref       string     `json:"ref,omitempty"` // the env:NAME reference of a config key
 	CreatedAt *time.Time `json:"created_at,omitempty"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
 }
 
 func (s *Server) view(c config.Consumer, stored []auth.Key) consumerView {
@@ -144,7 +145,7 @@ func (s *Server) view(c config.Consumer, stored []auth.Key) consumerView {
 			continue
 		}
 		created := k.CreatedAt
-		v.Keys = append(v.Keys, keyView{ID: k.ID, Name: k.Name, Source: "api", Prefix: k.Prefix, CreatedAt: &created, RevokedAt: k.RevokedAt})
+		v.Keys = append(v.Keys, keyView{ID: k.ID, Name: k.Name, Source: "api", Prefix: k.Prefix, CreatedAt: &created, RevokedAt: k.RevokedAt, ExpiresAt: k.ExpiresAt})
 	}
 	return v
 }
@@ -363,7 +364,13 @@ func (s *Server) deleteConsumer(w http.ResponseWriter, r *http.Request) error {
 			revoked++
 		}
 	}
-	applied(r, res, "consumer.delete", "consumer:"+name, team, fmt.Sprintf("deleted consumer %s and revoked its %d active keys", name, revoked))
+	// And its subscriptions, for the same reason (subscriptions.go).
+	withdrawn, err := s.withdrawSubscriptions(r, name)
+	if err != nil {
+		return err
+	}
+	applied(r, res, "consumer.delete", "consumer:"+name, team,
+		fmt.Sprintf("deleted consumer %s, revoked its %d active keys and withdrew its %d subscriptions", name, revoked, withdrawn))
 	w.WriteHeader(204)
 	return nil
 }
@@ -375,7 +382,8 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) error {
 		return &Error{Status: 404, Code: "not_found", Msg: fmt.Sprintf("no consumer %q", name)}
 	}
 	var in struct {
-		Name string `json:"name"`
+		Name      string     `json:"name"`
+		ExpiresAt *time.Time `json:"expires_at"`
 	}
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
@@ -394,7 +402,10 @@ func (s *Server) createKey(w http.ResponseWriter, r *http.Request) error {
 	if len(in.Name) > 64 || strings.ContainsAny(in.Name, "\x00\r\n\t") {
 		return badRequest("name", "name must be at most 64 printable characters")
 	}
-	k, secret, err := s.Keys.CreateKey(r.Context(), name, in.Name)
+	if err := s.checkKeyExpiry(in.ExpiresAt); err != nil {
+		return err
+	}
+	k, secret, err := s.Keys.CreateKey(r.Context(), name, in.Name, in.ExpiresAt)
 	if err != nil {
 		return err
 	}

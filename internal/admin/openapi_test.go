@@ -32,6 +32,7 @@ import (
 
 	"github.com/hypergate/hypergate/internal/auth"
 	"github.com/hypergate/hypergate/internal/calllog"
+	"github.com/hypergate/hypergate/internal/catalog"
 	"github.com/hypergate/hypergate/internal/config"
 	"github.com/hypergate/hypergate/internal/feedback"
 	"github.com/hypergate/hypergate/internal/store"
@@ -421,6 +422,24 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		{"MemberRequest", reflect.TypeFor[memberRequest](), nil, false},
 		{"AuditEntry", reflect.TypeFor[auth.AuditEntry](), nil, true},
 		{"AuditPage", reflect.TypeFor[auth.AuditPage](), nil, true},
+		{"ServiceView", reflect.TypeFor[serviceView](), nil, true},
+		{"ServiceCanary", reflect.TypeFor[config.ServiceCanary](), nil, false},
+		{"Release", reflect.TypeFor[catalog.Release](), nil, true},
+		{"Draft", reflect.TypeFor[catalog.Draft](), nil, true},
+		{"DraftDiff", reflect.TypeFor[draftDiff](), nil, true},
+		{"PublishRequest", reflect.TypeFor[publishRequest](), nil, false},
+		{"LifecycleRequest", reflect.TypeFor[lifecycleRequest](), nil, false},
+		{"Subscription", reflect.TypeFor[catalog.Subscription](), nil, true},
+		{"SubscriptionRequest", reflect.TypeFor[subscriptionRequest](), nil, false},
+		{"DecisionRequest", reflect.TypeFor[decisionRequest](), nil, false},
+		{"CatalogEntry", reflect.TypeFor[catalog.Entry](), nil, true},
+		{"OpenAPIDocumentInfo", reflect.TypeFor[catalog.OpenAPIDocument](), nil, true},
+		{"ImportRequest", reflect.TypeFor[importRequest](), nil, false},
+		{"RotateKeyRequest", reflect.TypeFor[rotateRequest](), nil, false},
+		{"RotatedKey", reflect.TypeFor[rotatedKey](), nil, true},
+		{"Webhook", reflect.TypeFor[config.Webhook](), nil, false},
+		{"ConsumerJWT", reflect.TypeFor[config.ConsumerJWT](), nil, false},
+		{"Service", reflect.TypeFor[config.Service](), nil, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.schema, func(t *testing.T) {
@@ -662,13 +681,13 @@ type oasKeys struct {
 	keys []auth.Key
 }
 
-func (k *oasKeys) CreateKey(ctx context.Context, consumer, name string) (auth.Key, string, error) {
+func (k *oasKeys) CreateKey(ctx context.Context, consumer, name string, expiresAt *time.Time) (auth.Key, string, error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	secret := auth.NewSecret("hg-")
 	key := auth.Key{
 		ID: fmt.Sprintf("key_%d", len(k.keys)+1), Consumer: consumer, Name: name,
-		Prefix: auth.DisplayPrefix(secret), Hash: auth.HashKey(secret), CreatedAt: time.Now().UTC(),
+		Prefix: auth.DisplayPrefix(secret), Hash: auth.HashKey(secret), CreatedAt: time.Now().UTC(), ExpiresAt: expiresAt,
 	}
 	k.keys = append(k.keys, key)
 	return key, secret, nil
@@ -861,7 +880,7 @@ func newOASFixture(t *testing.T) *oasFixture {
 			{Provider: "anthropic", UpstreamModel: "claude-haiku-4-5", KeyID: "anthropic#1", Status: 429, ErrorType: "rate_limit_error", LatencyUS: 3000},
 		},
 		Fallback: true, UsageEstimated: true, Dropped: []string{"logit_bias"}, CacheHit: true,
-		Prompt: "summarize", PromptVersion: 2,
+		Prompt: "summarize", PromptVersion: 2, Release: 3,
 	}
 	requireAllFieldsSet(t, full)
 	requireAllFieldsSet(t, full.Attempts[0])
@@ -876,7 +895,7 @@ func newOASFixture(t *testing.T) *oasFixture {
 	requireAllFieldsSet(t, fb[0])
 	revoked := at.Add(time.Hour)
 	keys := []auth.Key{
-		{ID: "key_1", Consumer: "web-shop", Name: "ci", Prefix: "hg-AbCdEfG", Hash: auth.HashKey("x"), CreatedAt: at, RevokedAt: &revoked},
+		{ID: "key_1", Consumer: "web-shop", Name: "ci", Prefix: "hg-AbCdEfG", Hash: auth.HashKey("x"), CreatedAt: at, RevokedAt: &revoked, ExpiresAt: &revoked},
 		{ID: "key_2", Consumer: "web-shop", Name: "prod", Prefix: "hg-HiJkLmN", Hash: auth.HashKey("y"), CreatedAt: at},
 	}
 	requireAllFieldsSet(t, keys[0])
@@ -952,7 +971,7 @@ func newOASFixture(t *testing.T) *oasFixture {
 	sum := sha256.Sum256([]byte(oasToken))
 	f.server = &Server{
 		Calls: f.calls, Keys: f.keys, Configs: f.configs,
-		Users: db, Sessions: db, Tokens: db, Audit: db, Passwords: pw,
+		Users: db, Sessions: db, Tokens: db, Audit: db, Passwords: pw, Releases: db,
 		TokenHash: hex.EncodeToString(sum[:]),
 		Ready:     func(context.Context) error { return f.notReady },
 		Metrics:   promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
@@ -1250,6 +1269,8 @@ func TestOpenAPIScenarios(t *testing.T) {
 		{name: "list audit entries as a viewer", method: "GET", target: "/admin/v1/audit", want: 403,
 			header: map[string]string{"Authorization": "Bearer " + oasViewerToken}},
 	}
+	tests = append(tests, catalogCases()...) // catalog_test.go
+	tests = append(tests, releaseCases()...) // services_test.go
 
 	exercised := map[string]bool{}
 	for _, tt := range tests {

@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,6 +19,7 @@ import (
 	"github.com/hypergate/hypergate/internal/admin"
 	"github.com/hypergate/hypergate/internal/auth"
 	"github.com/hypergate/hypergate/internal/calllog"
+	"github.com/hypergate/hypergate/internal/catalog"
 	"github.com/hypergate/hypergate/internal/config"
 	"github.com/hypergate/hypergate/internal/feedback"
 	"github.com/hypergate/hypergate/internal/gateway"
@@ -44,6 +44,9 @@ type App struct {
 	gw      *gateway.Gateway
 	rec     *calllog.Recorder
 	metrics *telemetry.Metrics
+	subs    *catalog.Subscriptions // the approval flow (catalog.go)
+	hooks   *catalog.Webhooks
+	subsMu  sync.Mutex // orders reloads of subscriptions into the data plane
 
 	dataSrv  *fasthttp.Server
 	adminSrv *http.Server
@@ -82,6 +85,9 @@ func New(ctx context.Context, s Settings, logOut, out io.Writer) (*App, error) {
 		if !ok {
 			if a.rec != nil {
 				_ = a.rec.Close(context.Background())
+			}
+			if a.hooks != nil {
+				_ = a.hooks.Close(context.Background())
 			}
 			db.Close()
 		}
@@ -136,7 +142,10 @@ func New(ctx context.Context, s Settings, logOut, out io.Writer) (*App, error) {
 		"replayed": func() float64 { return float64(a.rec.Stats().Replayed) },
 		"dropped":  func() float64 { return float64(a.rec.Stats().Dropped) },
 	})
-	snap, err := a.gw.Compile(a.cfg, a.rev)
+	if err := a.recordMissingReleases(ctx); err != nil {
+		return nil, fmt.Errorf("recording releases: %w", err)
+	}
+	snap, err := a.compile(ctx, a.cfg, a.rev)
 	if err != nil {
 		return nil, fmt.Errorf("configuration revision %d: %w", a.rev, err)
 	}
@@ -145,6 +154,10 @@ func New(ctx context.Context, s Settings, logOut, out io.Writer) (*App, error) {
 	}
 	a.gw.SetSnapshot(snap)
 	if err := a.reloadKeys(ctx); err != nil {
+		return nil, err
+	}
+	a.newSubscriptions()
+	if err := a.reloadSubscriptions(ctx); err != nil {
 		return nil, err
 	}
 	a.dataSrv = a.gw.Server()
@@ -156,12 +169,18 @@ func New(ctx context.Context, s Settings, logOut, out io.Writer) (*App, error) {
 		Sessions:    db,
 		Tokens:      db,
 		Audit:       db,
+		Releases:    db,
 		TokenHash:   tokenHash,
 		SessionIdle: s.SessionIdle,
 		SessionMax:  s.SessionMax,
 		Ready:       a.ready,
 		Metrics:     promhttp.HandlerFor(a.metrics.Registry, promhttp.HandlerOpts{}),
 		Logger:      a.log,
+
+		// The catalog, subscriptions and OpenAPI documents (catalog.go).
+		Subscriptions: a.subs,
+		Documents:     db,
+		Importer:      &catalog.Fetcher{},
 	}
 	a.adminSrv = &http.Server{Handler: adm.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	ok = true
@@ -222,14 +241,14 @@ func (a *App) loadConfig(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", a.s.ConfigFile, err)
 	}
-	if _, err := gateway.Compile(cfg, 0); err != nil {
+	if err := a.check(ctx, cfg); err != nil {
 		return fmt.Errorf("%s: %w", a.s.ConfigFile, err)
 	}
 	diff := config.Diff(a.cfg, cfg)
 	if len(diff) == 0 {
 		return nil
 	}
-	rev, err := a.appendRevision(ctx, cfg, diff, "serve --config "+a.s.ConfigFile, "")
+	rev, _, err := a.appendRevision(ctx, cfg, diff, "serve --config "+a.s.ConfigFile, "")
 	if err != nil {
 		return err
 	}
@@ -242,18 +261,6 @@ func (a *App) loadConfig(ctx context.Context) error {
 	return nil
 }
 
-func (a *App) appendRevision(ctx context.Context, cfg *config.Config, diff []string, author, message string) (store.Revision, error) {
-	b, err := json.Marshal(cfg)
-	if err != nil {
-		return store.Revision{}, fmt.Errorf("encoding configuration: %w", err)
-	}
-	text := ""
-	for _, d := range diff {
-		text += d + "\n"
-	}
-	return a.db.AppendRevision(ctx, store.Revision{Author: author, Message: message, Config: b, Diff: text})
-}
-
 // Apply validates and compiles cfg and, unless dryRun or nothing changed,
 // records it as a new revision and puts it in service.
 func (a *App) Apply(ctx context.Context, cfg *config.Config, author, message string, dryRun bool) (admin.ApplyResult, error) {
@@ -262,8 +269,8 @@ func (a *App) Apply(ctx context.Context, cfg *config.Config, author, message str
 	}
 	// Validate with fresh routing state: a dry run must not prune the
 	// live state of models the candidate configuration lacks.
-	if _, err := gateway.Compile(cfg, 0); err != nil {
-		return admin.ApplyResult{}, &admin.Error{Status: 422, Code: "invalid_config", Msg: err.Error()}
+	if err := a.check(ctx, cfg); err != nil {
+		return admin.ApplyResult{}, err
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -275,15 +282,19 @@ func (a *App) Apply(ctx context.Context, cfg *config.Config, author, message str
 	if dryRun || !res.Changed {
 		return res, nil
 	}
-	snap, err := a.gw.Compile(cfg, 0)
-	if err != nil {
-		return admin.ApplyResult{}, &admin.Error{Status: 422, Code: "invalid_config", Msg: err.Error()}
-	}
-	rev, err := a.appendRevision(ctx, cfg, diff, author, message)
+	// The revision is stored first, with the releases it makes, because
+	// the snapshot names them. The compilation that follows cannot fail
+	// where the check above passed; should the store fail in between, the
+	// next sync puts the revision in service.
+	rev, rels, err := a.appendRevision(ctx, cfg, diff, author, message)
 	if err != nil {
 		return admin.ApplyResult{}, err
 	}
-	snap.Revision = rev.Number
+	snap, err := a.compile(ctx, cfg, rev.Number)
+	if err != nil {
+		return admin.ApplyResult{}, fmt.Errorf("putting revision %d in service: %w", rev.Number, err)
+	}
+	res.Releases = withoutDefinitions(rels)
 	a.cfg, a.rev = cfg, rev.Number
 	a.seedPoliciesOrWarn(ctx, snap)
 	a.gw.SetSnapshot(snap)
@@ -352,7 +363,7 @@ func (a *App) sync(ctx context.Context) {
 		if rv.Number > a.rev {
 			if cfg, err := config.ParseJSON(rv.Config); err != nil {
 				a.log.Error("newer configuration revision does not validate", "revision", rv.Number, "error", err)
-			} else if snap, err := a.gw.Compile(cfg, rv.Number); err != nil {
+			} else if snap, err := a.compile(ctx, cfg, rv.Number); err != nil {
 				a.log.Error("newer configuration revision does not compile", "revision", rv.Number, "error", err)
 			} else {
 				a.cfg, a.rev = cfg, rv.Number
@@ -367,6 +378,9 @@ func (a *App) sync(ctx context.Context) {
 	}
 	if err := a.reloadKeys(ctx); err != nil {
 		a.log.Warn("cannot reload keys", "error", err)
+	}
+	if err := a.reloadSubscriptions(ctx); err != nil {
+		a.log.Warn("cannot reload subscriptions", "error", err)
 	}
 }
 
@@ -476,6 +490,13 @@ func (a *App) Shutdown(ctx context.Context) error {
 		a.loops.Wait()
 	}
 	a.gw.Close() // REST services' health checks
+	// Webhook retries may wait for seconds; what is still unsent after a
+	// short while is logged and counted as dropped (catalog.Webhooks).
+	hctx, hcancel := context.WithTimeout(ctx, 5*time.Second)
+	if err := a.hooks.Close(hctx); err != nil {
+		a.log.Warn("shutting down subscription webhooks", "error", err)
+	}
+	hcancel()
 	if err := a.rec.Close(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("flushing call records: %w", err))
 	}
@@ -519,12 +540,8 @@ func (c callOwners) CallOwner(ctx context.Context, id string) (string, bool, err
 
 type keyManager struct{ a *App }
 
-func (k keyManager) CreateKey(ctx context.Context, consumer, name string) (auth.Key, string, error) {
-	secret := auth.NewSecret("hg-")
-	key := auth.Key{
-		ID: "key_" + auth.NewSecret("")[:20], Consumer: consumer, Name: name,
-		Prefix: auth.DisplayPrefix(secret), Hash: auth.HashKey(secret), CreatedAt: time.Now().UTC(),
-	}
+func (k keyManager) CreateKey(ctx context.Context, consumer, name string, expiresAt *time.Time) (auth.Key, string, error) {
+	key, secret := newKey(consumer, name, expiresAt)
 	if err := k.a.db.CreateKey(ctx, key); err != nil {
 		return auth.Key{}, "", fmt.Errorf("storing key: %w", err)
 	}

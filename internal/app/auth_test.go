@@ -135,6 +135,18 @@ func roleMatrix(t *testing.T, e *authEnv) {
 	key := func() string {
 		return gjson.GetBytes(e.mustDo(201, "POST", "/admin/v1/consumers/shop/keys", `{"name":"m"}`), "id").Str
 	}
+	// service creates a service of team payments; draft saves a draft of one.
+	service := func() string {
+		name := fresh("s")
+		e.mustDo(201, "POST", "/admin/v1/services", fmt.Sprintf(
+			`{"name":%q,"team":"payments","upstream":{"targets":[{"url":"http://127.0.0.1:1"}]},"routes":[{"path":"/%s"}]}`, name, name))
+		return name
+	}
+	draft := func(name string) string {
+		e.mustDo(200, "PUT", "/admin/v1/services/"+name+"/draft", fmt.Sprintf(
+			`{"team":"payments","description":%q,"upstream":{"targets":[{"url":"http://127.0.0.1:1"}]},"routes":[{"path":"/%s"}]}`, fresh("d"), name))
+		return name
+	}
 	currentConfig := func() string {
 		code, b := e.as(adminToken, "GET", "/admin/v1/config?format=yaml", "")
 		if code != 200 {
@@ -142,6 +154,21 @@ func roleMatrix(t *testing.T, e *authEnv) {
 		}
 		return string(b)
 	}
+	// pending asks for shop's subscription to a new service of payments with
+	// manual approval; approved also approves it. Both return its id.
+	pending := func() string {
+		name := fresh("m")
+		e.mustDo(201, "POST", "/admin/v1/services", fmt.Sprintf(
+			`{"name":%q,"team":"payments","approval":"manual","upstream":{"targets":[{"url":"http://127.0.0.1:1"}]},"routes":[{"path":"/%s"}]}`, name, name))
+		b := e.mustDo(201, "POST", "/admin/v1/subscriptions", fmt.Sprintf(`{"consumer":"shop","service":%q}`, name))
+		return gjson.GetBytes(b, "id").Str
+	}
+	approved := func() string {
+		id := pending()
+		e.mustDo(200, "POST", "/admin/v1/subscriptions/"+id+"/approve", "")
+		return id
+	}
+	const matrixDoc = `{"openapi":"3.1.0","info":{"title":"Pay","version":"1"},"paths":{}}`
 	type req struct{ path, body string }
 	// One request per route; prepare may create what the request acts on,
 	// so that every role's request finds it fresh.
@@ -204,12 +231,37 @@ func roleMatrix(t *testing.T, e *authEnv) {
 			b := e.mustDo(201, "POST", "/admin/v1/tokens", `{"name":"doomed","role":"viewer"}`)
 			return req{"/admin/v1/tokens/" + gjson.GetBytes(b, "id").Str, ""}
 		},
-		"GET /admin/v1/audit":                func() req { return req{"/admin/v1/audit", ""} },
-		"GET /admin/v1/config":               func() req { return req{"/admin/v1/config", ""} },
-		"PUT /admin/v1/config":               func() req { return req{"/admin/v1/config", currentConfig()} },
-		"POST /admin/v1/config/diff":         func() req { return req{"/admin/v1/config/diff", currentConfig()} },
-		"GET /admin/v1/config/revisions":     func() req { return req{"/admin/v1/config/revisions", ""} },
-		"GET /admin/v1/config/revisions/{n}": func() req { return req{"/admin/v1/config/revisions/1", ""} },
+		"GET /admin/v1/audit":    func() req { return req{"/admin/v1/audit", ""} },
+		"GET /admin/v1/services": func() req { return req{"/admin/v1/services", ""} },
+		"POST /admin/v1/services": func() req {
+			name := fresh("n")
+			return req{"/admin/v1/services", fmt.Sprintf(`{"name":%q,"team":"payments","upstream":{"targets":[{"url":"http://127.0.0.1:1"}]},"routes":[{"path":"/%s"}]}`, name, name)}
+		},
+		"GET /admin/v1/services/{name}":    func() req { return req{"/admin/v1/services/pay-api", ""} },
+		"DELETE /admin/v1/services/{name}": func() req { return req{"/admin/v1/services/" + service(), ""} },
+		"PUT /admin/v1/services/{name}/draft": func() req {
+			return req{"/admin/v1/services/pay-api/draft", `{"team":"payments","upstream":{"targets":[{"url":"http://127.0.0.1:2"}]},"routes":[{"path":"/pay"}]}`}
+		},
+		"GET /admin/v1/services/{name}/draft":      func() req { return req{"/admin/v1/services/" + draft(service()) + "/draft", ""} },
+		"DELETE /admin/v1/services/{name}/draft":   func() req { return req{"/admin/v1/services/" + draft(service()) + "/draft", ""} },
+		"GET /admin/v1/services/{name}/draft/diff": func() req { return req{"/admin/v1/services/" + draft(service()) + "/draft/diff", ""} },
+		"POST /admin/v1/services/{name}/publish": func() req {
+			return req{"/admin/v1/services/" + draft(service()) + "/publish", `{"message":"matrix"}`}
+		},
+		"GET /admin/v1/services/{name}/releases":     func() req { return req{"/admin/v1/services/pay-api/releases", ""} },
+		"GET /admin/v1/services/{name}/releases/{n}": func() req { return req{"/admin/v1/services/pay-api/releases/1", ""} },
+		"POST /admin/v1/services/{name}/releases/{n}/rollback": func() req {
+			return req{"/admin/v1/services/" + service() + "/releases/1/rollback", ""}
+		},
+		"POST /admin/v1/services/{name}/deprecate": func() req {
+			return req{"/admin/v1/services/" + service() + "/deprecate", `{"sunset":"2027-01-31T00:00:00Z"}`}
+		},
+		"POST /admin/v1/services/{name}/retire": func() req { return req{"/admin/v1/services/" + service() + "/retire", ""} },
+		"GET /admin/v1/config":                  func() req { return req{"/admin/v1/config", ""} },
+		"PUT /admin/v1/config":                  func() req { return req{"/admin/v1/config", currentConfig()} },
+		"POST /admin/v1/config/diff":            func() req { return req{"/admin/v1/config/diff", currentConfig()} },
+		"GET /admin/v1/config/revisions":        func() req { return req{"/admin/v1/config/revisions", ""} },
+		"GET /admin/v1/config/revisions/{n}":    func() req { return req{"/admin/v1/config/revisions/1", ""} },
 		"POST /admin/v1/config/revisions/{n}/restore": func() req {
 			// Restoring the revision in service changes nothing, so the
 			// matrix leaves the configuration as it is.
@@ -218,6 +270,32 @@ func roleMatrix(t *testing.T, e *authEnv) {
 			}
 			e.adminDo("GET", "/admin/v1/config", "", &rev)
 			return req{fmt.Sprintf("/admin/v1/config/revisions/%d/restore", rev.Revision), ""}
+		},
+		"POST /admin/v1/consumers/{name}/keys/{id}/rotate": func() req {
+			return req{"/admin/v1/consumers/shop/keys/" + key() + "/rotate", `{"grace":"1h"}`}
+		},
+		"GET /admin/v1/catalog":           func() req { return req{"/admin/v1/catalog", ""} },
+		"GET /admin/v1/catalog/{service}": func() req { return req{"/admin/v1/catalog/pay-api", ""} },
+		"GET /admin/v1/services/{name}/openapi": func() req {
+			e.mustDo(200, "PUT", "/admin/v1/services/pay-api/openapi", matrixDoc)
+			return req{"/admin/v1/services/pay-api/openapi", ""}
+		},
+		"PUT /admin/v1/services/{name}/openapi": func() req { return req{"/admin/v1/services/pay-api/openapi", matrixDoc} },
+		"POST /admin/v1/services/{name}/openapi/import": func() req {
+			// The admin API's own document is an OpenAPI 3.1 document.
+			return req{"/admin/v1/services/pay-api/openapi/import", fmt.Sprintf(`{"url":%q}`, e.admin+"/admin/v1/openapi.json")}
+		},
+		"GET /admin/v1/subscriptions":      func() req { return req{"/admin/v1/subscriptions", ""} },
+		"POST /admin/v1/subscriptions":     func() req { return req{"/admin/v1/subscriptions", `{"consumer":"shop","service":"pay-api"}`} },
+		"GET /admin/v1/subscriptions/{id}": func() req { return req{"/admin/v1/subscriptions/" + pending(), ""} },
+		"POST /admin/v1/subscriptions/{id}/approve": func() req {
+			return req{"/admin/v1/subscriptions/" + pending() + "/approve", `{"reason":"matrix"}`}
+		},
+		"POST /admin/v1/subscriptions/{id}/reject": func() req {
+			return req{"/admin/v1/subscriptions/" + pending() + "/reject", `{"reason":"matrix"}`}
+		},
+		"POST /admin/v1/subscriptions/{id}/revoke": func() req {
+			return req{"/admin/v1/subscriptions/" + approved() + "/revoke", `{"reason":"matrix"}`}
 		},
 		"GET /debug/pprof/":        func() req { return req{"/debug/pprof/", ""} },
 		"GET /debug/pprof/profile": func() req { return req{"/debug/pprof/profile?seconds=1", ""} },

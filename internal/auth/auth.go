@@ -22,6 +22,14 @@ type Key struct {
 	Hash      string     `json:"-"`
 	CreatedAt time.Time  `json:"created_at"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	// ExpiresAt, when set, is when the key stops working: set at creation,
+	// or by a rotation that gives the old key a grace period.
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+}
+
+// Expired reports whether k has expired at now.
+func (k Key) Expired(now time.Time) bool {
+	return k.ExpiresAt != nil && !now.Before(*k.ExpiresAt)
 }
 
 // HashKey returns the hex SHA-256 of a secret. Keys are 256-bit random

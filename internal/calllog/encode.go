@@ -102,6 +102,7 @@ func appendRecord(b []byte, rec *Record) ([]byte, error) {
 	}
 	b = appendStringField(b, `,"prompt":`, rec.Prompt)
 	b = appendIntField(b, `,"prompt_version":`, int64(rec.PromptVersion))
+	b = appendIntField(b, `,"release":`, int64(rec.Release))
 	return append(b, '}'), nil
 }
 

@@ -58,6 +58,7 @@ func fullRecord() Record {
 		CacheHit:       true,
 		Prompt:         "summarize «v2»",
 		PromptVersion:  2,
+		Release:        7,
 	}
 }
 

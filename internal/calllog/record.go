@@ -55,6 +55,10 @@ type Record struct {
 	// for calls to the other endpoints.
 	Prompt        string `json:"prompt,omitempty"`
 	PromptVersion int    `json:"prompt_version,omitempty"`
+	// Release is the release of the service that served the call, the
+	// canary's when the call fell in its share; 0 for calls no service's
+	// route took, or to a service with no release known yet.
+	Release int `json:"release,omitempty"`
 }
 
 // Attempt is one try of a call against one target. It names the key by its

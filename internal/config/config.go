@@ -196,6 +196,9 @@ type Consumer struct {
 	Subscriptions []string `yaml:"subscriptions,omitempty" json:"subscriptions,omitempty"`
 	// Policies limit this consumer's calls, whatever it calls.
 	Policies *Policies `yaml:"policies,omitempty" json:"policies,omitempty"`
+	// JWT, when set, also authenticates the consumer by tokens its own
+	// identity provider issues.
+	JWT *ConsumerJWT `yaml:"jwt,omitempty" json:"jwt,omitempty"`
 }
 
 // ConsumerKey is an API key declared in the file. Key is always an env:NAME

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // entityKinds names the entity in each section of Config, for Diff lines.
@@ -114,7 +115,7 @@ func diffStruct(a, b reflect.Value, prefix string) []string {
 			continue
 		}
 		x, y := a.Field(i), b.Field(i)
-		if x.Kind() == reflect.Pointer && x.Type().Elem().Kind() == reflect.Struct && !x.IsNil() && !y.IsNil() {
+		if x.Kind() == reflect.Pointer && x.Type().Elem().Kind() == reflect.Struct && x.Type().Elem() != timeType && !x.IsNil() && !y.IsNil() {
 			changes = append(changes, diffStruct(x.Elem(), y.Elem(), prefix+name+".")...)
 			continue
 		}
@@ -130,9 +131,13 @@ func diffStruct(a, b reflect.Value, prefix string) []string {
 // secretFields hold secret references. A valid configuration has nothing
 // else there, but Diff may be shown an invalid one (a file being checked),
 // and a literal secret must not reach a terminal or a log through it.
-var secretFields = map[string]bool{"api_key": true, "api_keys": true, "key": true}
+var secretFields = map[string]bool{"api_key": true, "api_keys": true, "key": true, "secret": true}
 
 const redacted = "<literal value hidden>"
+
+// timeType is compared and written as one value: its fields are
+// unexported, so a walk over them would see no difference.
+var timeType = reflect.TypeFor[time.Time]()
 
 // format writes a value compactly for a diff line: lists as [a b], mappings
 // and structures as {k: v, k: v}, unset optional values as "none". secret
@@ -140,6 +145,9 @@ const redacted = "<literal value hidden>"
 func format(v reflect.Value, secret bool) string {
 	if v.Type() == reflect.TypeFor[Duration]() {
 		return Duration(v.Int()).String()
+	}
+	if v.Type() == timeType {
+		return v.Interface().(time.Time).UTC().Format(time.RFC3339)
 	}
 	switch v.Kind() {
 	case reflect.Pointer:

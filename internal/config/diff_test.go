@@ -245,6 +245,7 @@ teams:
 		"~ consumer web-shop: keys: [{name: default, key: env:WEB_SHOP_KEY} {name: ci, key: env:WEB_SHOP_CI_KEY}] -> [{name: default, key: env:WEB_SHOP_KEY}]",
 		"~ consumer web-shop: subscriptions: [orders-api] -> []",
 		"~ consumer web-shop: policies: {rate_limit: {requests_per_minute: 100, tokens_per_minute: 50000}, quota: {requests_per_day: 10000, tokens_per_month: 5000000}, budget: {usd_per_month: 200, warn_at: 0.8}} -> none",
+		"~ consumer web-shop: jwt: {issuer: https://id.shop.example.com, audience: hypergate, secret: env:WEB_SHOP_JWT_SECRET} -> none",
 		"- team customer-support",
 		`~ team payments: description: "Checkout, orders and refunds" -> ""`,
 		"- service orders-api",

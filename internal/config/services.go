@@ -75,6 +75,44 @@ type Service struct {
 	Routes []Route `yaml:"routes,omitempty" json:"routes,omitempty"`
 	// Policies apply to every call of the service.
 	Policies *Policies `yaml:"policies,omitempty" json:"policies,omitempty"`
+	// Webhook, when set, is told about every subscription request and
+	// decision.
+	Webhook *Webhook `yaml:"webhook,omitempty" json:"webhook,omitempty"`
+	// State is where the service is in its lifecycle: StatePublished (the
+	// default, also when empty), StateDeprecated (it answers as usual, with
+	// Deprecation and Sunset headers) or StateRetired (it answers 410 Gone).
+	State string `yaml:"state,omitempty" json:"state,omitempty"`
+	// Sunset is when a deprecated service is to stop answering, announced
+	// in the Sunset header; only with StateDeprecated or StateRetired.
+	Sunset *time.Time `yaml:"sunset,omitempty" json:"sunset,omitempty"`
+	// Canary serves a share of the service's calls with the definition of
+	// one of its releases, to try a change on a little traffic first.
+	Canary *ServiceCanary `yaml:"canary,omitempty" json:"canary,omitempty"`
+}
+
+// Service lifecycle states.
+const (
+	// StatePublished is a service in normal service.
+	StatePublished = "published"
+	// StateDeprecated still answers, but tells its callers it is going away.
+	StateDeprecated = "deprecated"
+	// StateRetired no longer answers its routes: every call gets 410 Gone.
+	StateRetired = "retired"
+)
+
+var serviceStates = []string{StatePublished, StateDeprecated, StateRetired}
+
+// ServiceCanary sends Percent of a service's calls to the definition of
+// release Release of the service (kept by the gateway's store); the other
+// calls get the published definition. Which calls go is decided by a hash
+// of the request id, so a retried request that keeps its id lands on the
+// same side.
+type ServiceCanary struct {
+	// Release is the number of the service's release that serves the
+	// canary's share.
+	Release int `yaml:"release" json:"release"`
+	// Percent is the canary's share of the calls, above 0 and below 100.
+	Percent float64 `yaml:"percent" json:"percent"`
 }
 
 // ServiceUpstream is a REST service's pool of targets.

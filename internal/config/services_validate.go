@@ -36,9 +36,11 @@ func (v *validator) validateSections(c *Config, models map[string]bool) {
 		routes = v.routeConflicts(s, path, routes)
 	}
 	v.prompts(c.Prompts, models, teams)
+	issuers := map[string]string{}
 	for i, k := range c.Consumers {
 		path := fmt.Sprintf("consumers[%d]", i)
 		v.team(k.Team, path+".team", teams)
+		v.consumerJWT(k.JWT, path+".jwt", issuers)
 		seen := map[string]bool{}
 		for j, name := range k.Subscriptions {
 			sp := fmt.Sprintf("%s.subscriptions[%d]", path, j)
@@ -115,6 +117,34 @@ func (v *validator) service(s Service, path string, teams, models map[string]boo
 		}
 	}
 	v.policies(s.Policies, path+".policies")
+	v.webhook(s.Webhook, path+".webhook")
+	v.lifecycle(s, path)
+}
+
+// lifecycle checks a service's state, sunset and canary.
+func (v *validator) lifecycle(s Service, path string) {
+	if s.State != "" && !slices.Contains(serviceStates, s.State) {
+		v.fail(path+".state", "unknown state %q (one of: %s)", s.State, strings.Join(serviceStates, ", "))
+	}
+	if s.Sunset != nil {
+		switch {
+		case s.State != StateDeprecated && s.State != StateRetired:
+			v.fail(path+".sunset", "only a deprecated or retired service has a sunset; set state: deprecated")
+		case s.Sunset.IsZero():
+			v.fail(path+".sunset", "want a date-time like 2027-01-31T00:00:00Z")
+		}
+	}
+	if c := s.Canary; c != nil {
+		if c.Release < 1 {
+			v.fail(path+".canary.release", "must be a release number (1 or more)")
+		}
+		if !(c.Percent > 0 && c.Percent < 100) {
+			v.fail(path+".canary.percent", "must be above 0 and below 100")
+		}
+		if s.State == StateRetired {
+			v.fail(path+".canary", "a retired service answers no calls, so it takes no canary")
+		}
+	}
 }
 
 func (v *validator) serviceUpstream(u ServiceUpstream, path string) {

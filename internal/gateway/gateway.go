@@ -66,6 +66,8 @@ type Gateway struct {
 	log  *slog.Logger
 	snap atomic.Pointer[Snapshot]
 	keys atomic.Pointer[KeyTable]
+	// subs are the subscriptions made through the admin API (subscriptions.go).
+	subs atomic.Pointer[SubscriptionTable]
 	// state is the routing state (breakers, latency, keys set aside) that
 	// survives configuration reloads.
 	state *State
@@ -96,9 +98,11 @@ func New(o Options) *Gateway {
 	}
 	g := &Gateway{o: o, log: o.Logger, state: NewState()}
 	g.state.policy = newPolicyEngine(o)
+	g.state.log = o.Logger
 	g.cache = newResponseCache(o)
 	empty := KeyTable{}
 	g.keys.Store(&empty)
+	g.subs.Store(NewSubscriptionTable(nil))
 	g.fc = &fasthttp.Client{
 		Name:                          "hypergate",
 		NoDefaultUserAgentHeader:      true,
@@ -130,6 +134,12 @@ func New(o Options) *Gateway {
 // snapshot that will be put in service; validate with the package's Compile.
 func (g *Gateway) Compile(cfg *config.Config, revision int64) (*Snapshot, error) {
 	return CompileWith(cfg, revision, g.state)
+}
+
+// CompileReleases is Compile knowing the services' releases (see
+// CompileReleases).
+func (g *Gateway) CompileReleases(cfg *config.Config, revision int64, rel Releases) (*Snapshot, error) {
+	return CompileReleases(cfg, revision, g.state, rel)
 }
 
 // SetSnapshot swaps in a new compiled configuration and brings the REST

@@ -45,6 +45,9 @@ func (g *Gateway) authenticate(c *call, s *Snapshot) (*consumer, *apiError) {
 	if !ok {
 		ref, ok = (*g.keys.Load())[hash]
 	}
+	if !ok && len(s.jwt) > 0 && looksLikeJWT(key) {
+		return g.authenticateJWT(c, s, key) // jwt.go
+	}
 	var cons *consumer
 	if ok {
 		cons = s.consumers[ref.consumer]
@@ -54,6 +57,10 @@ func (g *Gateway) authenticate(c *call, s *Snapshot) (*consumer, *apiError) {
 	}
 	c.rec.Consumer = cons.name
 	c.rec.KeyID = ref.keyID
+	if ref.expires != 0 && c.start.UnixNano() >= ref.expires {
+		return nil, &apiError{Status: 401, Type: errInvalidRequest, Code: "expired_api_key",
+			Message: fmt.Sprintf("This API key (%s) has expired; use the key that replaced it or create a new one.", ref.keyID)}
+	}
 	return cons, nil
 }
 

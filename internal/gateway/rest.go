@@ -65,7 +65,18 @@ func (g *Gateway) serveRoute(c *call) {
 		return
 	}
 	rr := t.byID[m.Route.ID]
+	if rr.svc.canary != nil {
+		matched := method
+		if preflight {
+			matched = b2s(ctx.Request.Header.Peek("Access-Control-Request-Method"))
+		}
+		rr = pickRelease(c, rr, host, path, matched, preflight, &m)
+	}
 	recordRoute(c, rr.svc.name, m.Route.Name)
+	c.rec.Release = rr.svc.release
+	if !lifecycle(c, rr.svc) {
+		return
+	}
 	if preflight {
 		rr.cors.preflight(c)
 		return
@@ -75,10 +86,11 @@ func (g *Gateway) serveRoute(c *call) {
 		c.fail(aerr)
 		return
 	}
-	if !rr.svc.public && !t.subscribed(cons.name, rr.svc.name) {
-		c.fail(&apiError{Status: 403, Type: errPermission, Code: "subscription_required",
-			Message: fmt.Sprintf("consumer %q is not subscribed to service %q; subscribe to it to call it", cons.name, rr.svc.name)})
-		return
+	if !rr.svc.public {
+		if aerr := g.checkSubscription(t, cons.name, rr.svc.name); aerr != nil {
+			c.fail(aerr)
+			return
+		}
 	}
 	// The policies of the consumer, the service and the route: rate limits,
 	// quotas, budgets, IP rules and body size. A refusal is answered there.

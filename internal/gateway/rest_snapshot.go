@@ -44,6 +44,15 @@ type restService struct {
 	// policy is the service's policy set (every consumer's calls counted
 	// together); nil when it has none.
 	policy *policy.Set
+	// release is the number of the release this definition is (0: not
+	// known); canary, when set, serves a share of the calls with another
+	// release (rest_release.go).
+	release int
+	canary  *canary
+	// retired services answer 410; deprecation and sunset are the values
+	// of the Deprecation and Sunset headers, "" for none.
+	retired             bool
+	deprecation, sunset string
 }
 
 // restRoute is what a route does with the requests it takes.
@@ -161,9 +170,9 @@ func (rs *restState) keep(u restUsed) {
 }
 
 // compileServices compiles the services section with the state st (whose
-// mutex the caller holds). Header values that are env:NAME references are
-// resolved here, once.
-func compileServices(cfg *config.Config, st *State) (*serviceTable, restUsed, error) {
+// mutex the caller holds) and what rel says of the services' releases.
+// Header values that are env:NAME references are resolved here, once.
+func compileServices(cfg *config.Config, st *State, rel Releases) (*serviceTable, restUsed, error) {
 	used := restUsed{targets: map[string]*targetState{}, clients: map[string]*fasthttp.HostClient{}}
 	t := &serviceTable{subs: map[string]map[string]bool{}}
 	for _, c := range cfg.Consumers {
@@ -186,46 +195,90 @@ func compileServices(cfg *config.Config, st *State) (*serviceTable, restUsed, er
 	compiled := make([]*restService, len(services))
 	for i := range services {
 		s := &services[i]
-		rs := &restService{name: s.Name, kind: s.Kind, public: s.Public}
-		if rs.policy, err = st.policy.Compile(policy.Subject{Kind: policy.KindService, Name: s.Name}, s.Policies); err != nil {
-			return nil, used, fmt.Errorf("service %q: policies: %w", s.Name, err)
+		rs, err := compileService(s, st, used)
+		if err != nil {
+			return nil, used, err
 		}
-		if rs.kind == "" {
-			rs.kind = config.KindREST
+		if rs.pool != nil {
+			t.pools = append(t.pools, rs.pool)
 		}
-		switch rs.kind {
-		case config.KindAI:
-			rs.models = map[string]bool{}
-			for _, m := range s.Models {
-				rs.models[m] = true
+		rs.setLifecycle(s, rel)
+		if s.Canary != nil && !rs.retired {
+			def, ok := rel.Canaries[s.Name]
+			if !ok {
+				return nil, used, fmt.Errorf("service %q: canary release %d was not loaded", s.Name, s.Canary.Release)
 			}
-			rs.modelList = slices.Clone(s.Models)
-		default:
-			if s.Upstream == nil || len(s.Upstream.Targets) == 0 {
-				return nil, used, fmt.Errorf("service %q: a rest service needs an upstream with at least one target", s.Name)
-			}
-			p, err := compilePool(s.Name, s.Upstream, st, used)
+			cn, pool, secrets, err := compileCanary(s, rs, def, st, used)
 			if err != nil {
-				return nil, used, fmt.Errorf("service %q: %w", s.Name, err)
+				return nil, used, err
 			}
-			rs.pool = p
-			t.pools = append(t.pools, p)
+			rs.canary = cn
+			if pool != nil {
+				t.pools = append(t.pools, pool)
+			}
+			t.secrets = append(t.secrets, secrets...)
 		}
 		compiled[i] = rs
 	}
+	byID, secrets, err := compileRoutes(table, compiled, st)
+	if err != nil {
+		return nil, used, err
+	}
+	t.byID = byID
+	t.secrets = append(t.secrets, secrets...)
+	return t, used, nil
+}
+
+// compileService compiles a service but its routes: its kind, models or
+// upstream pool, and its policies.
+func compileService(s *config.Service, st *State, used restUsed) (*restService, error) {
+	rs := &restService{name: s.Name, kind: s.Kind, public: s.Public}
+	var err error
+	if rs.policy, err = st.policy.Compile(policy.Subject{Kind: policy.KindService, Name: s.Name}, s.Policies); err != nil {
+		return nil, fmt.Errorf("service %q: policies: %w", s.Name, err)
+	}
+	if rs.kind == "" {
+		rs.kind = config.KindREST
+	}
+	switch rs.kind {
+	case config.KindAI:
+		rs.models = map[string]bool{}
+		for _, m := range s.Models {
+			rs.models[m] = true
+		}
+		rs.modelList = slices.Clone(s.Models)
+	default:
+		if s.Upstream == nil || len(s.Upstream.Targets) == 0 {
+			return nil, fmt.Errorf("service %q: a rest service needs an upstream with at least one target", s.Name)
+		}
+		p, err := compilePool(s.Name, s.Upstream, st, used)
+		if err != nil {
+			return nil, fmt.Errorf("service %q: %w", s.Name, err)
+		}
+		rs.pool = p
+	}
+	return rs, nil
+}
+
+// compileRoutes compiles what each route of table does, by route ID, and
+// returns the secrets their header rules resolved. compiled are the
+// table's services, by their index.
+func compileRoutes(table *route.Table, compiled []*restService, st *State) ([]*restRoute, []string, error) {
+	var byID []*restRoute
+	var all []string
 	for _, r := range table.Routes() {
 		rr, secrets, err := compileRoute(r, compiled[r.ServiceIndex])
 		if err != nil {
-			return nil, used, fmt.Errorf("service %q: route %s: %w", r.Service.Name, r.Name, err)
+			return nil, nil, fmt.Errorf("service %q: route %s: %w", r.Service.Name, r.Name, err)
 		}
 		subject := policy.Subject{Kind: policy.KindRoute, Name: r.Service.Name + "/" + r.Name}
 		if rr.policy, err = st.policy.Compile(subject, r.Config.Policies); err != nil {
-			return nil, used, fmt.Errorf("service %q: route %s: policies: %w", r.Service.Name, r.Name, err)
+			return nil, nil, fmt.Errorf("service %q: route %s: policies: %w", r.Service.Name, r.Name, err)
 		}
-		t.byID = append(t.byID, rr)
-		t.secrets = append(t.secrets, secrets...)
+		byID = append(byID, rr)
+		all = append(all, secrets...)
 	}
-	return t, used, nil
+	return byID, all, nil
 }
 
 func compilePool(service string, u *config.ServiceUpstream, st *State, used restUsed) (*upstreamPool, error) {

@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"fmt"
+	"log/slog"
 	"sort"
 	"strings"
 	"sync"
@@ -34,6 +35,8 @@ type Snapshot struct {
 	// prompts are the prompt APIs by name, promptList their names sorted (prompt.go).
 	prompts    map[string]*prompt.Prompt
 	promptList []string
+	// jwt are the consumers that accept JSON Web Tokens, by issuer (jwt.go).
+	jwt map[string]*jwtIssuer
 }
 
 type model struct {
@@ -65,6 +68,10 @@ type State struct {
 	// the consumer counters the snapshot in service counts (policy.go).
 	policy     *policy.Engine
 	policyKeys map[string]bool
+	// jwks are the JWT issuers' key sets by URL, fetched once and kept
+	// across reloads (jwt.go); log reports their fetch failures.
+	jwks map[string]*jwksSource
+	log  *slog.Logger
 }
 
 // NewState returns an empty routing state.
@@ -84,6 +91,7 @@ type consumer struct {
 type keyRef struct {
 	consumer string
 	keyID    string
+	expires  int64 // unix nanoseconds; 0: never
 }
 
 // Compile resolves the configuration's secrets and builds a Snapshot with
@@ -95,6 +103,14 @@ func Compile(cfg *config.Config, revision int64) (*Snapshot, error) {
 
 // CompileWith is Compile reusing (and pruning) the routing state st.
 func CompileWith(cfg *config.Config, revision int64, st *State) (*Snapshot, error) {
+	return CompileReleases(cfg, revision, st, Releases{})
+}
+
+// CompileReleases is CompileWith knowing the services' releases: the
+// release each published definition is, the definitions canaries serve
+// and when deprecations began. A service with a canary needs its release
+// in rel.
+func CompileReleases(cfg *config.Config, revision int64, st *State, rel Releases) (*Snapshot, error) {
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	s := &Snapshot{
@@ -218,7 +234,7 @@ func CompileWith(cfg *config.Config, revision int64, st *State) (*Snapshot, erro
 		s.models[name].route = r
 	}
 	sort.Strings(s.modelList)
-	services, restUsed, err := compileServices(cfg, st)
+	services, restUsed, err := compileServices(cfg, st, rel)
 	if err != nil {
 		return nil, err
 	}
@@ -227,6 +243,11 @@ func CompileWith(cfg *config.Config, revision int64, st *State) (*Snapshot, erro
 		return nil, err
 	}
 	s.secrets = append(s.secrets, services.secrets...)
+	jwtSecrets, usedJWKS := []string(nil), map[string]*jwksSource(nil)
+	if s.jwt, jwtSecrets, usedJWKS, err = compileJWT(cfg, st); err != nil {
+		return nil, err
+	}
+	s.secrets = append(s.secrets, jwtSecrets...)
 	for _, c := range cfg.Consumers {
 		cc := &consumer{name: c.Name, logBodies: c.LogBodies, bodyMax: c.BodyMaxBytes}
 		if len(c.Models) > 0 {
@@ -253,6 +274,7 @@ func CompileWith(cfg *config.Config, revision int64, st *State) (*Snapshot, erro
 		}
 	}
 	st.breakers, st.latencies, st.pools = usedBreakers, usedLatencies, usedPools
+	st.jwks = usedJWKS
 	st.rest.keep(restUsed)
 	st.policyKeys = s.policyKeys
 	return s, nil
@@ -315,7 +337,11 @@ func NewKeyTable(keys []auth.Key) KeyTable {
 	t := make(KeyTable, len(keys))
 	for _, k := range keys {
 		if k.RevokedAt == nil {
-			t[k.Hash] = keyRef{consumer: k.Consumer, keyID: k.ID}
+			ref := keyRef{consumer: k.Consumer, keyID: k.ID}
+			if k.ExpiresAt != nil {
+				ref.expires = k.ExpiresAt.UnixNano()
+			}
+			t[k.Hash] = ref
 		}
 	}
 	return t

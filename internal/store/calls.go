@@ -21,7 +21,7 @@ const (
 )
 
 // maxInsertRows is the most records one multi-row INSERT carries: 256 rows of
-// 35 columns stays well under both SQLite's (32766) and PostgreSQL's (65535)
+// 36 columns stays well under both SQLite's (32766) and PostgreSQL's (65535)
 // bound-parameter limits while saving most of the per-statement work.
 // Batches are cut into power-of-two chunks (500 = 256+128+64+32+16+4) so
 // that a handful of prepared statements serve every batch size: SQLite
@@ -36,7 +36,7 @@ var callColumns = []string{
 	"input_tokens", "output_tokens", "cost_usd", "stream", "request_bytes", "response_bytes",
 	"client_ip", "user_agent", "trace_id", "request_body", "response_body", "size_bytes",
 	"attempts", "fallback", "usage_estimated", "dropped", "service", "route", "cache_hit",
-	"prompt", "prompt_version",
+	"prompt", "prompt_version", "service_release",
 }
 
 // listColumns are the columns ListCalls reads: everything but the bodies.
@@ -44,7 +44,7 @@ const listColumns = "id, time_us, consumer, key_id, endpoint, model, provider, u
 	"status, error_type, error_message, latency_us, upstream_us, ttft_us, " +
 	"input_tokens, output_tokens, cost_usd, stream, request_bytes, response_bytes, " +
 	"client_ip, user_agent, trace_id, attempts, fallback, usage_estimated, dropped, service, route, cache_hit, " +
-	"prompt, prompt_version"
+	"prompt, prompt_version, service_release"
 
 // rowOverhead approximates the bytes a call row costs beyond its variable
 // fields: 16 fixed-width columns, the row header and the entries in the
@@ -230,7 +230,7 @@ func (db *DB) insertCallChunk(ctx context.Context, tx *sql.Tx, recs []calllog.Re
 			r.InputTokens, r.OutputTokens, r.CostUSD, r.Stream, r.RequestBytes, r.ResponseBytes,
 			r.ClientIP, r.UserAgent, r.TraceID, r.RequestBody, r.ResponseBody, size,
 			encodeAttempts(r.Attempts), r.Fallback, r.UsageEstimated, encodeStrings(r.Dropped), r.Service, r.Route, r.CacheHit,
-			r.Prompt, r.PromptVersion,
+			r.Prompt, r.PromptVersion, r.Release,
 		)
 	}
 	rows, err := tx.StmtContext(ctx, st).QueryContext(ctx, args...)
@@ -262,7 +262,7 @@ func scanCall(s interface{ Scan(...any) error }, withBodies bool) (calllog.Recor
 		&r.Status, &r.ErrorType, &r.ErrorMessage, &r.LatencyUS, &r.UpstreamUS, &r.TTFTUS,
 		&r.InputTokens, &r.OutputTokens, &r.CostUSD, &r.Stream, &r.RequestBytes, &r.ResponseBytes,
 		&r.ClientIP, &r.UserAgent, &r.TraceID, &attempts, &r.Fallback, &r.UsageEstimated, &dropped, &r.Service, &r.Route, &r.CacheHit,
-		&r.Prompt, &r.PromptVersion,
+		&r.Prompt, &r.PromptVersion, &r.Release,
 	}
 	if withBodies {
 		dest = append(dest, &r.RequestBody, &r.ResponseBody)

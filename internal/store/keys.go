@@ -9,7 +9,7 @@ import (
 	"github.com/hypergate/hypergate/internal/auth"
 )
 
-const keyColumns = "id, consumer, name, prefix, hash, created_us, revoked_us"
+const keyColumns = "id, consumer, name, prefix, hash, created_us, revoked_us, expires_us"
 
 // CreateKey stores a consumer key (its hash, never the secret). A key whose
 // ID or hash is already stored is ErrConflict. CreatedAt defaults to now.
@@ -17,25 +17,7 @@ func (db *DB) CreateKey(ctx context.Context, k auth.Key) error {
 	if k.ID == "" || k.Hash == "" || k.Consumer == "" {
 		return fmt.Errorf("key needs an id, a consumer and a hash: %w", ErrInvalid)
 	}
-	var revoked any
-	if k.RevokedAt != nil {
-		revoked = micros(*k.RevokedAt)
-	}
-	err := db.write(ctx, func(tx *sql.Tx) error {
-		// ON CONFLICT without a target covers both the id and the hash.
-		res, err := tx.ExecContext(ctx, db.Rebind("INSERT INTO consumer_keys ("+keyColumns+
-			") VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"),
-			k.ID, k.Consumer, k.Name, k.Prefix, k.Hash, micros(nowOr(k.CreatedAt)), revoked)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return ErrConflict
-		}
-		return nil
-	})
+	err := db.write(ctx, func(tx *sql.Tx) error { return db.insertKey(ctx, tx, k) })
 	if err != nil {
 		return fmt.Errorf("creating key %q: %w", k.ID, err)
 	}
@@ -55,7 +37,8 @@ func (db *DB) ListKeys(ctx context.Context, consumer string) ([]auth.Key, error)
 }
 
 // ActiveKeys returns every key that is not revoked, oldest first: the set
-// the gateway authenticates against.
+// the gateway authenticates against. Expired keys are included, so that
+// the data plane can tell their callers why they are refused.
 func (db *DB) ActiveKeys(ctx context.Context) ([]auth.Key, error) {
 	return db.queryKeys(ctx, "SELECT "+keyColumns+" FROM consumer_keys WHERE revoked_us IS NULL ORDER BY created_us, id")
 }
@@ -68,18 +51,9 @@ func (db *DB) queryKeys(ctx context.Context, q string, args ...any) ([]auth.Key,
 	defer rows.Close()
 	out := []auth.Key{}
 	for rows.Next() {
-		var (
-			k       auth.Key
-			created int64
-			revoked sql.NullInt64
-		)
-		if err := rows.Scan(&k.ID, &k.Consumer, &k.Name, &k.Prefix, &k.Hash, &created, &revoked); err != nil {
+		k, err := scanKey(rows)
+		if err != nil {
 			return nil, fmt.Errorf("listing keys: %w", err)
-		}
-		k.CreatedAt = fromMicros(created)
-		if revoked.Valid {
-			t := fromMicros(revoked.Int64)
-			k.RevokedAt = &t
 		}
 		out = append(out, k)
 	}

@@ -47,28 +47,31 @@ func (db *DB) AppendRevision(ctx context.Context, r Revision) (Revision, error) 
 	if r.Config == nil {
 		r.Config = []byte{}
 	}
-	err := db.write(ctx, func(tx *sql.Tx) error {
-		if db.dialect == Postgres {
-			// MAX()+1 under READ COMMITTED would hand two transactions the
-			// same number. This lock mode conflicts with itself but not with
-			// readers. SQLite needs nothing: its write transactions are
-			// serial (BEGIN IMMEDIATE).
-			if _, err := tx.ExecContext(ctx, "LOCK TABLE config_revisions IN SHARE ROW EXCLUSIVE MODE"); err != nil {
-				return err
-			}
-		}
-		if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(number), 0) + 1 FROM config_revisions").Scan(&r.Number); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, db.Rebind("INSERT INTO config_revisions ("+revisionColumns+") VALUES (?, ?, ?, ?, ?, ?)"),
-			r.Number, r.Author, r.Message, micros(r.CreatedAt), r.Config, r.Diff)
-		return err
-	})
+	err := db.write(ctx, func(tx *sql.Tx) error { return db.insertRevision(ctx, tx, &r) })
 	if err != nil {
 		return Revision{}, fmt.Errorf("appending revision: %w", err)
 	}
 	r.CreatedAt = fromMicros(micros(r.CreatedAt))
 	return r, nil
+}
+
+// insertRevision numbers r and inserts it within tx.
+func (db *DB) insertRevision(ctx context.Context, tx *sql.Tx, r *Revision) error {
+	if db.dialect == Postgres {
+		// MAX()+1 under READ COMMITTED would hand two transactions the
+		// same number. This lock mode conflicts with itself but not with
+		// readers. SQLite needs nothing: its write transactions are
+		// serial (BEGIN IMMEDIATE).
+		if _, err := tx.ExecContext(ctx, "LOCK TABLE config_revisions IN SHARE ROW EXCLUSIVE MODE"); err != nil {
+			return err
+		}
+	}
+	if err := tx.QueryRowContext(ctx, "SELECT COALESCE(MAX(number), 0) + 1 FROM config_revisions").Scan(&r.Number); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, db.Rebind("INSERT INTO config_revisions ("+revisionColumns+") VALUES (?, ?, ?, ?, ?, ?)"),
+		r.Number, r.Author, r.Message, micros(r.CreatedAt), r.Config, r.Diff)
+	return err
 }
 
 // LatestRevision returns the newest revision, or ErrNotFound when there is none.

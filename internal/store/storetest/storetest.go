@@ -45,6 +45,8 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"Settings", testSettings},
 		{"SettingsFirstWriterWins", testSettingsFirstWriterWins},
 		{"Usage", Usage},
+		{"Catalog", Catalog},
+		{"Releases", Releases},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -125,7 +127,7 @@ func fullRecord(id string, at time.Time) calllog.Record {
 		},
 		Fallback: true, UsageEstimated: true, CacheHit: true,
 		Dropped: []string{"messages[].audio", "logit_bias", `odd "quoted" name`},
-		Prompt:  "summarize", PromptVersion: 3,
+		Prompt:  "summarize", PromptVersion: 3, Release: 12,
 	}
 }
 
