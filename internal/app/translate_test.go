@@ -395,21 +395,19 @@ var anthropicWeatherTool = anthropic.ToolUnionParam{OfTool: &anthropic.ToolParam
 var fakeToolInput = map[string]any{"location": "Paris, France", "unit": "celsius"}
 
 // The Anthropic SDK's tool loop: a tool_use block with parsed input, then
-// the tool_result sent back in a second turn. openaifake has no tool-call
-// mode, so the loop runs over the Anthropic upstream (passthrough) and the
-// Gemini upstream (translated); over the OpenAI upstream the translation of
-// a whole tool conversation into OpenAI's request is checked instead.
+// the tool_result sent back in a second turn, over the Anthropic upstream
+// (passthrough) and the OpenAI and Gemini upstreams (translated, the tool
+// arguments streamed in pieces cut mid-JSON). The translation of a whole
+// tool conversation into OpenAI's request is also checked field by field.
 func TestTranslateAnthropicSDKToolUse(t *testing.T) {
 	e := startTranslate(t)
-	for _, up := range []upstream{anthropicUpstream, geminiUpstream} {
+	for _, up := range []upstream{anthropicUpstream, openaiUpstream, geminiUpstream} {
 		for _, stream := range []bool{false, true} {
 			name := up.name + "/plain"
 			if stream {
 				name = up.name + "/streamed"
 			}
 			t.Run(name, func(t *testing.T) {
-				if up.gemini {
-				}
 				c := e.anthropicSDK()
 				params := anthropicHello(up.model)
 				params.Messages = []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("What is the weather in Paris?"))}
@@ -467,8 +465,8 @@ func TestTranslateAnthropicSDKToolUse(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if messageText(m) != "Hello there!" {
-			t.Errorf("answer = %q", messageText(m))
+		if got := messageText(m); got != "Tool result: 18°C and sunny" {
+			t.Errorf("answer = %q, want the tool result echoed", got)
 		}
 		checkRecord(t, e.call(x.id), openaiUpstream, false)
 		body := upstreamRequest(t, e, openaiUpstream, x.id)

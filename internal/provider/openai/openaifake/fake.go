@@ -10,8 +10,10 @@
 //	broken-stream                     send one chunk, then cut the connection
 //	echo-secret                       answer 401 with the key it was sent echoed in the message
 //
-// Any other model answers normally, echoing the model name. Fail, FailNext
-// and FailKey steer faults per model or per key for routing tests.
+// Any other model answers normally, echoing the model name: Options.Words,
+// or with tools a tool call, or after a tool result that result (see
+// chatAnswer). Fail, FailNext and FailKey steer faults per model or per key
+// for routing tests.
 package openaifake
 
 import (
@@ -42,6 +44,9 @@ type Options struct {
 	SlowDelay time.Duration
 	// Words are the streamed content pieces (default "Hello", " there", "!").
 	Words []string
+	// ToolInput is the arguments of a tool-calling answer, a JSON object
+	// (default DefaultToolInput).
+	ToolInput string
 }
 
 // Server is a running fake upstream.
@@ -236,11 +241,15 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if stream, _ := body["stream"].(bool); stream {
-		s.stream(w, r, model, body)
+	ans, refusal := s.chatAnswer(body)
+	if refusal != "" {
+		writeErr(w, 400, "invalid_request_error", "", refusal)
 		return
 	}
-	content := strings.Join(s.o.Words, "")
+	if stream, _ := body["stream"].(bool); stream {
+		s.stream(w, r, model, body, ans)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("x-ratelimit-remaining-requests", "99")
 	w.Header().Set("Set-Cookie", "upstream-session=secret") // must not reach clients
@@ -248,14 +257,14 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 		"id": "chatcmpl-fake123", "object": "chat.completion", "created": 1700000000, "model": model,
 		"system_fingerprint": "fp_fake",
 		"choices": []any{map[string]any{
-			"index": 0, "finish_reason": "stop", "logprobs": nil,
-			"message": map[string]any{"role": "assistant", "content": content, "refusal": nil},
+			"index": 0, "finish_reason": ans.finish, "logprobs": nil,
+			"message": ans.message(),
 		}},
 		"usage": map[string]any{"prompt_tokens": 12, "completion_tokens": 5, "total_tokens": 17},
 	})
 }
 
-func (s *Server) stream(w http.ResponseWriter, r *http.Request, model string, body map[string]any) {
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, model string, body map[string]any, ans answer) {
 	includeUsage := false
 	if so, ok := body["stream_options"].(map[string]any); ok {
 		includeUsage, _ = so["include_usage"].(bool)
@@ -300,7 +309,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, model string, bo
 		}
 		return
 	}
-	for _, word := range s.o.Words {
+	for _, word := range ans.pieces {
 		if !pause() {
 			s.Cancelled.Add(1)
 			s.cancelledCh <- struct{}{}
@@ -308,7 +317,19 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, model string, bo
 		}
 		chunk(map[string]any{"content": word}, nil)
 	}
-	chunk(map[string]any{}, "stop")
+	if ans.toolName != "" {
+		chunk(map[string]any{"tool_calls": []any{map[string]any{"index": 0, "id": "call_fake1", "type": "function",
+			"function": map[string]any{"name": ans.toolName, "arguments": ""}}}}, nil)
+		for _, piece := range argPieces(ans.toolArgs) {
+			if !pause() {
+				s.Cancelled.Add(1)
+				s.cancelledCh <- struct{}{}
+				return
+			}
+			chunk(map[string]any{"tool_calls": []any{map[string]any{"index": 0, "function": map[string]any{"arguments": piece}}}}, nil)
+		}
+	}
+	chunk(map[string]any{}, ans.finish)
 	if includeUsage {
 		b, _ := json.Marshal(map[string]any{
 			"id": "chatcmpl-fake123", "object": "chat.completion.chunk", "created": 1700000000, "model": model,
