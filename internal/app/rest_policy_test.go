@@ -59,3 +59,34 @@ func TestRESTPolicies(t *testing.T) {
 		t.Errorf("upstream saw %d calls, want the 3 admitted", hits)
 	}
 }
+
+// A subscription's own policies: one consumer's calls of one service are
+// limited, other consumers of the same service are not.
+func TestRESTSubscriptionPolicies(t *testing.T) {
+	e := start(t)
+	a := newRESTTarget(t, "a")
+	cfg := restConfig(e, []string{"orders"}, fmt.Sprintf(`
+  - name: orders
+    public: true
+    upstream: { targets: [ { url: "%s" } ] }
+    routes: [ { path: /orders } ]
+`, a.URL()))
+	line := "    subscriptions: [orders]\n"
+	cfg = strings.Replace(cfg, line, line+"    subscription_policies: { orders: { rate_limit: { requests_per_minute: 2 } } }\n", 1)
+	e.apply(cfg)
+	for i := range 2 {
+		if resp, body := e.restDo("GET", "/orders", shopKey, ""); resp.StatusCode != 200 {
+			t.Fatalf("call %d within the subscription's limit: %d %s", i+1, resp.StatusCode, body)
+		}
+	}
+	resp, body := e.restDo("GET", "/orders", shopKey, "")
+	if resp.StatusCode != http.StatusTooManyRequests || !strings.Contains(string(body), "subscription") {
+		t.Fatalf("third call: %d %s; want 429 naming the subscription", resp.StatusCode, body)
+	}
+	// Another consumer of the same (public) service is not limited by it.
+	for i := range 3 {
+		if resp, body := e.restDo("GET", "/orders", otherKey, ""); resp.StatusCode != 200 {
+			t.Fatalf("other consumer's call %d: %d %s", i+1, resp.StatusCode, body)
+		}
+	}
+}

@@ -196,6 +196,11 @@ type Consumer struct {
 	Subscriptions []string `yaml:"subscriptions,omitempty" json:"subscriptions,omitempty"`
 	// Policies limit this consumer's calls, whatever it calls.
 	Policies *Policies `yaml:"policies,omitempty" json:"policies,omitempty"`
+	// SubscriptionPolicies limit this consumer's calls of one service (its
+	// subscription to it, declared here or approved through the API),
+	// keyed by service name: the terms of one application's access, on top
+	// of the consumer's and the service's own policies.
+	SubscriptionPolicies map[string]*Policies `yaml:"subscription_policies,omitempty" json:"subscription_policies,omitempty"`
 	// JWT, when set, also authenticates the consumer by tokens its own
 	// identity provider issues.
 	JWT *ConsumerJWT `yaml:"jwt,omitempty" json:"jwt,omitempty"`
@@ -365,6 +370,14 @@ func (c *Config) ApplyDefaults() {
 		k.Models = nilIfEmpty(k.Models)
 		k.Subscriptions = nilIfEmpty(k.Subscriptions)
 		k.Policies = k.Policies.withDefaults()
+		if len(k.SubscriptionPolicies) == 0 {
+			k.SubscriptionPolicies = nil
+		}
+		for name, p := range k.SubscriptionPolicies {
+			if p != nil && *p != (Policies{}) {
+				k.SubscriptionPolicies[name] = p.withDefaults()
+			}
+		}
 	}
 	c.Teams = nilIfEmpty(c.Teams)
 	c.Services = nilIfEmpty(c.Services)

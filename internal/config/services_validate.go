@@ -53,6 +53,23 @@ func (v *validator) validateSections(c *Config, models map[string]bool) {
 			seen[name] = true
 		}
 		v.policies(k.Policies, path+".policies")
+		names := make([]string, 0, len(k.SubscriptionPolicies))
+		for name := range k.SubscriptionPolicies {
+			names = append(names, name)
+		}
+		slices.Sort(names)
+		for _, name := range names {
+			sp := path + ".subscription_policies." + name
+			if !services[name] {
+				v.fail(sp, "unknown service %q", name)
+				continue
+			}
+			if p := k.SubscriptionPolicies[name]; p == nil || *p == (Policies{}) {
+				v.fail(sp, "set at least one policy")
+				continue
+			}
+			v.policies(k.SubscriptionPolicies[name], sp)
+		}
 	}
 }
 

@@ -82,6 +82,14 @@ func TestServiceValidation(t *testing.T) {
 		{name: "negative budget", src: `consumers:
   - { name: c, policies: {budget: {usd_per_day: -1}} }
 `, want: "consumers[0].policies.budget.usd_per_day: must be 0 (no limit) or more"},
+		{name: "subscription policies", src: `services:
+  - { name: orders, upstream: { targets: [{url: "http://a"}] }, routes: [{path: /o}] }
+consumers:
+  - { name: c, subscriptions: [orders], subscription_policies: { orders: { quota: { requests_per_day: 100 } } } }
+`},
+		{name: "subscription policies of an unknown service", src: `consumers:
+  - { name: c, subscription_policies: { nope: { quota: { requests_per_day: 100 } } } }
+`, want: `consumers[0].subscription_policies.nope: unknown service "nope"`},
 		{name: "unknown subscription", src: `consumers:
   - { name: c, subscriptions: [nope] }
 `, want: `consumers[0].subscriptions[0]: unknown service "nope"`},

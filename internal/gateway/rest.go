@@ -92,9 +92,10 @@ func (g *Gateway) serveRoute(c *call) {
 			return
 		}
 	}
-	// The policies of the consumer, the service and the route: rate limits,
-	// quotas, budgets, IP rules and body size. A refusal is answered there.
-	if !g.checkPolicies(c, cons.policy, rr.svc.policy, rr.policy) {
+	// The policies of the consumer, its subscription, the service and the
+	// route: rate limits, quotas, budgets, IP rules and body size. A refusal
+	// is answered there.
+	if !g.checkPolicies(c, cons.policy, t.subscriptionPolicy(cons.name, rr.svc.name), rr.svc.policy, rr.policy) {
 		return
 	}
 	c.capBytes = g.bodyCap(cons, nil)

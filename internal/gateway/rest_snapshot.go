@@ -27,8 +27,11 @@ type serviceTable struct {
 	byID   []*restRoute
 	pools  []*upstreamPool
 	// subs maps a consumer to the services it is subscribed to.
-	subs    map[string]map[string]bool
-	secrets []string // resolved env:NAME header values, for redaction
+	subs map[string]map[string]bool
+	// subPolicy holds the policy sets of subscriptions, by consumer then
+	// service; nil when none is declared.
+	subPolicy map[string]map[string]*policy.Set
+	secrets   []string // resolved env:NAME header values, for redaction
 }
 
 // restService is one compiled service.
@@ -182,6 +185,23 @@ func compileServices(cfg *config.Config, st *State, rel Releases) (*serviceTable
 				set[s] = true
 			}
 			t.subs[c.Name] = set
+		}
+		for svc, p := range c.SubscriptionPolicies {
+			subject := policy.Subject{Kind: policy.KindSubscription, Name: c.Name + "/" + svc}
+			set, err := st.policy.Compile(subject, p)
+			if err != nil {
+				return nil, used, fmt.Errorf("consumer %q: subscription_policies %q: %w", c.Name, svc, err)
+			}
+			if set == nil {
+				continue
+			}
+			if t.subPolicy == nil {
+				t.subPolicy = map[string]map[string]*policy.Set{}
+			}
+			if t.subPolicy[c.Name] == nil {
+				t.subPolicy[c.Name] = map[string]*policy.Set{}
+			}
+			t.subPolicy[c.Name][svc] = set
 		}
 	}
 	// The route table keeps pointers into the services: give it a copy the
@@ -536,6 +556,12 @@ func canonicalNames(names []string) []string {
 		out[i] = textproto.CanonicalMIMEHeaderKey(n)
 	}
 	return out
+}
+
+// subscriptionPolicy is the policy set of a consumer's subscription to a
+// service, or nil.
+func (t *serviceTable) subscriptionPolicy(consumer, service string) *policy.Set {
+	return t.subPolicy[consumer][service]
 }
 
 // subscribed reports whether the consumer may call the service.

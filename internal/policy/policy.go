@@ -33,12 +33,14 @@ const (
 	KindService = "service"
 	// KindRoute counts every consumer's calls of one route of a service.
 	KindRoute = "route"
+	// KindSubscription counts one consumer's calls of one service.
+	KindSubscription = "subscription"
 )
 
 // Subject is what a set of policies is attached to. Its kind and name make
 // the counters' keys, so two subjects must not share both.
 type Subject struct {
-	Kind string // KindConsumer, KindService, KindRoute (or another)
+	Kind string // KindConsumer, KindService, KindRoute, KindSubscription (or another)
 	// Name is the consumer's or service's name; for a route, something that
 	// tells it apart from every other route, such as "orders-api/list".
 	Name string
