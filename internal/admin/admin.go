@@ -219,7 +219,7 @@ func (s *Server) routes() *router {
 	h("PUT /admin/v1/services/{name}/openapi", auth.ActionServicesWrite, s.openAPIServiceTarget, s.putServiceOpenAPI)
 	h("POST /admin/v1/services/{name}/openapi/import", auth.ActionServicesWrite, s.openAPIServiceTarget, s.importServiceOpenAPI)
 	h("GET /admin/v1/subscriptions", auth.ActionConsumersRead, nil, s.listSubscriptions)
-	h("POST /admin/v1/subscriptions", auth.ActionConsumersWrite, nil, s.requestSubscription)
+	h("POST /admin/v1/subscriptions", auth.ActionSubscriptionsRequest, nil, s.requestSubscription)
 	h("GET /admin/v1/subscriptions/{id}", auth.ActionConsumersRead, s.subscriptionReadTarget, s.getSubscription)
 	h("POST /admin/v1/subscriptions/{id}/approve", auth.ActionSubscriptionsApprove, s.subscriptionDecisionTarget, s.decideSubscription(catalog.ActionApprove))
 	h("POST /admin/v1/subscriptions/{id}/reject", auth.ActionSubscriptionsApprove, s.subscriptionDecisionTarget, s.decideSubscription(catalog.ActionReject))

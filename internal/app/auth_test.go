@@ -354,6 +354,60 @@ func roleMatrix(t *testing.T, e *authEnv) {
 			})
 		}
 	}
+	t.Run("a consumer asks for its own subscriptions only", func(t *testing.T) { consumerAsks(t, e, pending) })
+}
+
+// consumerAsks checks the scope of a consumer-bound principal in the
+// approval flow: it may ask for its own application's subscriptions (shop),
+// not for another application's, and it may not decide on any. pending
+// makes a pending subscription of shop and returns its id.
+func consumerAsks(t *testing.T, e *authEnv, pending func() string) {
+	secret := e.tokens["consumer"]
+	service := fresh("m")
+	e.mustDo(201, "POST", "/admin/v1/services", fmt.Sprintf(
+		`{"name":%q,"team":"payments","approval":"manual","upstream":{"targets":[{"url":"http://127.0.0.1:1"}]},"routes":[{"path":"/%s"}]}`, service, service))
+	ask := func(consumer string) string { return fmt.Sprintf(`{"consumer":%q,"service":%q}`, consumer, service) }
+	var own string
+	for _, tc := range []struct {
+		name, method, path, body string
+		want                     int
+	}{
+		{"for itself", "POST", "/admin/v1/subscriptions", ask("shop"), 201},
+		{"for itself again", "POST", "/admin/v1/subscriptions", ask("shop"), 200},
+		{"for another team's application", "POST", "/admin/v1/subscriptions", ask("other"), 404},
+		{"for an application that does not exist", "POST", "/admin/v1/subscriptions", ask("ghost"), 404},
+		{"approve its own request", "POST", "/admin/v1/subscriptions/{own}/approve", "", 403},
+		{"reject its own request", "POST", "/admin/v1/subscriptions/{own}/reject", `{"reason":"changed my mind"}`, 403},
+		{"approve another pending request of its own", "POST", "/admin/v1/subscriptions/{pending}/approve", "", 403},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := strings.Replace(tc.path, "{own}", own, 1)
+			if strings.Contains(path, "{pending}") {
+				path = strings.Replace(path, "{pending}", pending(), 1)
+			}
+			code, b := e.as(secret, tc.method, path, tc.body, "Content-Type", "application/json")
+			if code != tc.want {
+				t.Fatalf("%s %s: %d %s, want %d", tc.method, path, code, b, tc.want)
+			}
+			if tc.name == "for itself" {
+				own = gjson.GetBytes(b, "id").Str
+				if st, by := gjson.GetBytes(b, "state").Str, gjson.GetBytes(b, "requested_by").Str; st != "pending" || by != "token:consumer-bot" {
+					t.Errorf("state %q requested by %q, want pending by token:consumer-bot", st, by)
+				}
+			}
+		})
+	}
+	// Nothing was asked for the other application, and the request stays
+	// pending until the service's team decides.
+	var subs struct {
+		Data []struct {
+			Consumer, State string
+		} `json:"data"`
+	}
+	e.adminDo("GET", "/admin/v1/subscriptions?service="+service, "", &subs)
+	if len(subs.Data) != 1 || subs.Data[0].Consumer != "shop" || subs.Data[0].State != "pending" {
+		t.Errorf("subscriptions to %s: %+v, want shop's, pending", service, subs.Data)
+	}
 }
 
 // TestAuthTeamIsolation checks that a team_admin of payments can neither

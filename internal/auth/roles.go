@@ -25,7 +25,8 @@ const (
 	// RoleViewer reads.
 	RoleViewer Role = "viewer"
 	// RoleConsumer reads only its own application's (consumer's) calls and
-	// keys. It is always bound to one consumer.
+	// keys, and asks for its subscriptions. It is always bound to one
+	// consumer.
 	RoleConsumer Role = "consumer"
 )
 
@@ -135,6 +136,11 @@ const (
 	ActionConsumersWrite Action = "consumers.write"
 	ActionKeysRead       Action = "keys.read"
 	ActionKeysWrite      Action = "keys.write"
+	// ActionSubscriptionsRequest asks for a consumer's subscription to a
+	// service. It is apart from consumers.write so that an application can
+	// ask for its own access without being able to change itself; deciding
+	// is ActionSubscriptionsApprove, of the service's team.
+	ActionSubscriptionsRequest Action = "subscriptions.request"
 
 	// Team-owned.
 	ActionServicesRead         Action = "services.read"
@@ -185,6 +191,8 @@ var actions = map[Action]ActionSpec{
 	ActionKeysRead:       {ScopeConsumer, false},
 	ActionKeysWrite:      {ScopeConsumer, true},
 
+	ActionSubscriptionsRequest: {ScopeConsumer, true},
+
 	ActionServicesRead:         {ScopeTeam, false},
 	ActionServicesWrite:        {ScopeTeam, true},
 	ActionSubscriptionsApprove: {ScopeTeam, true},
@@ -212,14 +220,14 @@ var actions = map[Action]ActionSpec{
 var grants = map[Role][]Action{
 	RoleTeamAdmin: {
 		ActionCallsRead, ActionFeedbackWrite,
-		ActionConsumersRead, ActionConsumersWrite, ActionKeysRead, ActionKeysWrite,
+		ActionConsumersRead, ActionConsumersWrite, ActionKeysRead, ActionKeysWrite, ActionSubscriptionsRequest,
 		ActionServicesRead, ActionServicesWrite, ActionSubscriptionsApprove,
 		ActionTeamsRead, ActionTeamsUpdate, ActionMembersRead, ActionMembersWrite,
 		ActionAuditRead,
 	},
 	RoleDeveloper: {
 		ActionCallsRead, ActionFeedbackWrite,
-		ActionConsumersRead, ActionConsumersWrite, ActionKeysRead, ActionKeysWrite,
+		ActionConsumersRead, ActionConsumersWrite, ActionKeysRead, ActionKeysWrite, ActionSubscriptionsRequest,
 		ActionServicesRead, ActionServicesWrite,
 		ActionTeamsRead, ActionMembersRead,
 		ActionConfigRead, ActionRevisionsRead,
@@ -235,7 +243,7 @@ var grants = map[Role][]Action{
 		ActionConfigRead, ActionRevisionsRead,
 	},
 	RoleConsumer: {
-		ActionCallsRead, ActionConsumersRead, ActionKeysRead,
+		ActionCallsRead, ActionConsumersRead, ActionKeysRead, ActionSubscriptionsRequest,
 	},
 }
 

@@ -37,13 +37,14 @@ func TestPermissionTable(t *testing.T) {
 		RoleDeveloper: {ActionConsumersWrite, ActionServicesWrite, ActionKeysWrite, ActionCallsRead},
 		RoleReviewer:  {ActionCallsRead, ActionFeedbackWrite},
 		RoleViewer:    {ActionCallsRead, ActionConsumersRead, ActionServicesRead, ActionKeysRead},
-		RoleConsumer:  {ActionCallsRead, ActionKeysRead},
+		RoleConsumer:  {ActionCallsRead, ActionKeysRead, ActionSubscriptionsRequest},
 	}
 	mustNot := map[Role][]Action{
 		RoleDeveloper: {ActionMembersWrite, ActionSubscriptionsApprove, ActionAuditRead},
-		RoleReviewer:  {ActionConsumersWrite, ActionKeysWrite, ActionKeysRead, ActionServicesWrite},
-		RoleViewer:    {ActionConsumersWrite, ActionKeysWrite, ActionFeedbackWrite, ActionServicesWrite},
-		RoleConsumer:  {ActionConsumersWrite, ActionKeysWrite, ActionServicesRead, ActionTeamsRead, ActionConfigRead, ActionAuditRead},
+		RoleReviewer:  {ActionConsumersWrite, ActionKeysWrite, ActionKeysRead, ActionServicesWrite, ActionSubscriptionsRequest},
+		RoleViewer:    {ActionConsumersWrite, ActionKeysWrite, ActionFeedbackWrite, ActionServicesWrite, ActionSubscriptionsRequest},
+		RoleConsumer: {ActionConsumersWrite, ActionKeysWrite, ActionServicesRead, ActionTeamsRead, ActionConfigRead, ActionAuditRead,
+			ActionSubscriptionsApprove},
 	}
 	for r, acts := range must {
 		for _, a := range acts {
@@ -106,6 +107,13 @@ func TestPrincipalCan(t *testing.T) {
 		{"consumer reads its own calls", shop, ActionCallsRead, &pay, true, ""},
 		{"consumer cannot read a teammate's calls", shop, ActionCallsRead, &Target{Team: "payments", Consumer: "mobile"}, false, ""},
 		{"consumer cannot read team things", shop, ActionTeamsRead, &Target{Team: "payments"}, false, ""},
+		{"consumer asks for its own subscription", shop, ActionSubscriptionsRequest, &pay, true, ""},
+		{"consumer cannot ask for a teammate's subscription", shop, ActionSubscriptionsRequest, &Target{Team: "payments", Consumer: "mobile"}, false, ""},
+		{"consumer cannot ask for another team's consumer", shop, ActionSubscriptionsRequest, &other, false, ""},
+		{"consumer cannot approve its own subscription", shop, ActionSubscriptionsApprove, &pay, false, ""},
+		{"developer asks for its team's consumer", teamDev, ActionSubscriptionsRequest, &pay, true, ""},
+		{"developer cannot ask for another team's consumer", teamDev, ActionSubscriptionsRequest, &other, false, ""},
+		{"global viewer cannot ask", globalViewer, ActionSubscriptionsRequest, &pay, false, ""},
 		{"unknown action", admin, Action("launch.missiles"), nil, false, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

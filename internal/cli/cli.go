@@ -1,7 +1,8 @@
 // Package cli implements the hypergate command: serve runs the gateway; the
-// client commands (apply, diff, keys, users, tokens, teams, audit) talk to a
-// running gateway's admin API at HYPERGATE_ADMIN_URL with
-// HYPERGATE_ADMIN_TOKEN (the admin token or an API token).
+// client commands (apply, diff, keys, users, tokens, teams, audit,
+// services, subscriptions, catalog) talk to a running gateway's admin API
+// at HYPERGATE_ADMIN_URL with HYPERGATE_ADMIN_TOKEN (the admin token or an
+// API token).
 package cli
 
 import (
@@ -50,6 +51,8 @@ Usage:
   hypergate keys create --consumer NAME [--name NAME]
   hypergate keys list [--consumer NAME]
   hypergate keys revoke ID
+  hypergate keys rotate --consumer NAME ID [--grace 24h]
+                                     (the old key works for the grace period)
   hypergate users create --email EMAIL --role ROLE [--team TEAM] [--consumer NAME]
                                      (the password is read from a prompt or standard input)
   hypergate users list [--team TEAM]
@@ -59,10 +62,26 @@ Usage:
   hypergate teams list
   hypergate teams create NAME [--description TEXT]
   hypergate audit [--actor A] [--action X] [--target T] [--since TIME] [--diff]
+  hypergate catalog [--tag TAG] [--kind rest|ai] [--team TEAM]
+  hypergate services list
+  hypergate services get NAME        (the published definition, as YAML)
+  hypergate services publish NAME [-f FILE] [-m MESSAGE] [--canary PERCENT]
+                                     (FILE, one service's YAML or JSON, is saved as the draft first)
+  hypergate services releases NAME [--diff]
+  hypergate services rollback NAME RELEASE [-m MESSAGE]
+  hypergate services deprecate NAME [--sunset RFC3339] [-m MESSAGE]
+  hypergate services retire NAME [-m MESSAGE]
+  hypergate subscriptions list [--state STATE] [--service NAME] [--consumer NAME]
+  hypergate subscriptions request --consumer NAME --service NAME
+  hypergate subscriptions approve ID [--reason TEXT]
+  hypergate subscriptions reject ID --reason TEXT
+  hypergate subscriptions revoke ID --reason TEXT
   hypergate version
 
 Client commands reach the admin API at HYPERGATE_ADMIN_URL (default
-http://127.0.0.1:8081) with the token in HYPERGATE_ADMIN_TOKEN.
+http://127.0.0.1:8081) with the token in HYPERGATE_ADMIN_TOKEN. The catalog,
+services, subscriptions and keys rotate commands print a table or a
+sentence; --json prints the admin API's answer instead.
 Run 'hypergate COMMAND -h' for a command's flags.
 `
 
@@ -89,6 +108,12 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return teams(args[1:], stdout, stderr)
 	case "audit":
 		return auditLog(args[1:], stdout, stderr)
+	case "catalog":
+		return catalogList(args[1:], stdout, stderr)
+	case "services":
+		return services(args[1:], stdout, stderr)
+	case "subscriptions":
+		return subscriptions(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "hypergate", version())
 		return 0

@@ -183,8 +183,11 @@ func diff(args []string, stdout, stderr io.Writer) int {
 
 func keys(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, "usage: hypergate keys create --consumer NAME [--name NAME] | list [--consumer NAME] | revoke ID\n")
+		fmt.Fprint(stderr, "usage: hypergate keys create --consumer NAME [--name NAME] | list [--consumer NAME] | revoke ID | rotate --consumer NAME ID [--grace 24h]\n")
 		return 2
+	}
+	if args[0] == "rotate" {
+		return keysRotate(args[1:], stdout, stderr)
 	}
 	fs := flag.NewFlagSet("keys "+args[0], flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -255,6 +258,6 @@ func keys(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "key %s revoked\n", fs.Arg(0))
 		return 0
 	}
-	fmt.Fprintf(stderr, "hypergate keys: unknown subcommand %q (create, list, revoke)\n", args[0])
+	fmt.Fprintf(stderr, "hypergate keys: unknown subcommand %q (create, list, revoke, rotate)\n", args[0])
 	return 2
 }
