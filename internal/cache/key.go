@@ -325,6 +325,13 @@ func sortMembers(ms []member) []member {
 // the backslash and the control characters escaped (\n, \r, \t, \b, \f by
 // name, the others as \u00XX), a byte of invalid UTF-8 as U+FFFD,
 // everything else as is.
+//
+// It is not jsonenc.AppendString, on purpose: a normalised body must be a
+// fixed point of normalising (FuzzNormalize), so invalid UTF-8 becomes the
+// character U+FFFD itself where encoding/json writes the escape \ufffd (which
+// the next pass would decode and write back differently), and <, >, & and
+// U+2028/U+2029 stay as they are so that the keys of cached entries do not
+// change.
 func appendString(b []byte, s string) []byte {
 	const hex = "0123456789abcdef"
 	b = append(b, '"')

@@ -6,7 +6,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
-	"unicode/utf8"
+
+	"github.com/hypergate/hypergate/internal/jsonenc"
 )
 
 // A spill file line is exactly what json.Marshal makes of a Record, so files
@@ -32,14 +33,14 @@ func appendRecord(b []byte, rec *Record) ([]byte, error) {
 		return append(b, line...), nil
 	}
 	b = append(b, `{"id":`...)
-	b = appendString(b, rec.ID)
+	b = jsonenc.AppendString(b, rec.ID)
 	b = append(b, `,"time":"`...)
 	b = rec.Time.AppendFormat(b, time.RFC3339Nano)
 	b = append(b, '"')
 	b = appendStringField(b, `,"consumer":`, rec.Consumer)
 	b = appendStringField(b, `,"key_id":`, rec.KeyID)
 	b = append(b, `,"endpoint":`...)
-	b = appendString(b, rec.Endpoint)
+	b = jsonenc.AppendString(b, rec.Endpoint)
 	b = appendStringField(b, `,"service":`, rec.Service)
 	b = appendStringField(b, `,"route":`, rec.Route)
 	b = appendStringField(b, `,"model":`, rec.Model)
@@ -93,7 +94,7 @@ func appendRecord(b []byte, rec *Record) ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, d)
+			b = jsonenc.AppendString(b, d)
 		}
 		b = append(b, ']')
 	}
@@ -108,9 +109,9 @@ func appendRecord(b []byte, rec *Record) ([]byte, error) {
 
 func appendAttempt(b []byte, a *Attempt) []byte {
 	b = append(b, `{"provider":`...)
-	b = appendString(b, a.Provider)
+	b = jsonenc.AppendString(b, a.Provider)
 	b = append(b, `,"upstream_model":`...)
-	b = appendString(b, a.UpstreamModel)
+	b = jsonenc.AppendString(b, a.UpstreamModel)
 	b = appendStringField(b, `,"key_id":`, a.KeyID)
 	b = appendIntField(b, `,"status":`, int64(a.Status))
 	b = appendStringField(b, `,"error_type":`, a.ErrorType)
@@ -138,7 +139,7 @@ func appendStringField(b []byte, key, s string) []byte {
 	if s == "" {
 		return b
 	}
-	return appendString(append(b, key...), s)
+	return jsonenc.AppendString(append(b, key...), s)
 }
 
 // appendIntField appends key and n unless n is zero (omitempty).
@@ -165,73 +166,6 @@ func appendFloat(b []byte, f float64) []byte {
 		}
 	}
 	return b
-}
-
-// jsonPlain marks the bytes json.Marshal copies into a string unchanged:
-// printable ASCII except the quote, the backslash and the HTML-sensitive <, >
-// and &, which it escapes by default.
-var jsonPlain = func() (t [256]bool) {
-	for c := 0x20; c < utf8.RuneSelf; c++ {
-		t[c] = true
-	}
-	for _, c := range `"\<>&` {
-		t[c] = false
-	}
-	return t
-}()
-
-// appendString appends s as json.Marshal encodes a string: control bytes,
-// quote, backslash, <, > and & escaped, invalid UTF-8 bytes as \ufffd, and
-// U+2028 and U+2029 escaped.
-func appendString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if jsonPlain[c] {
-			i++
-			continue
-		}
-		if c < utf8.RuneSelf {
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hex[r&0xf])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }
 
 // lineBufs holds the buffers Record encodes a spilled record into before

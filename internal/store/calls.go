@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hypergate/hypergate/internal/calllog"
+	"github.com/hypergate/hypergate/internal/jsonenc"
 )
 
 // Page size limits of ListCalls.
@@ -51,12 +52,11 @@ const listColumns = "id, time_us, consumer, key_id, endpoint, model, provider, u
 // six secondary indexes.
 const rowOverhead = 200
 
-// recordSize estimates the stored bytes of r, for CallsSizeBytes.
 // encodeAttempts stores attempts as a JSON array ("" for none): they are
 // read with the call, never queried by field. Written by hand, not with
 // encoding/json: it runs for every record, and reflection was a visible
 // share of the writer's CPU in profiles. The output is what json.Marshal
-// gives (the conformance suite decodes it back).
+// gives, byte for byte (TestEncodeAttemptsIsJSON).
 func encodeAttempts(as []calllog.Attempt) string {
 	if len(as) == 0 {
 		return ""
@@ -68,12 +68,12 @@ func encodeAttempts(as []calllog.Attempt) string {
 			b = append(b, ',')
 		}
 		b = append(b, `{"provider":`...)
-		b = appendJSONString(b, a.Provider)
+		b = jsonenc.AppendString(b, a.Provider)
 		b = append(b, `,"upstream_model":`...)
-		b = appendJSONString(b, a.UpstreamModel)
+		b = jsonenc.AppendString(b, a.UpstreamModel)
 		if a.KeyID != "" {
 			b = append(b, `,"key_id":`...)
-			b = appendJSONString(b, a.KeyID)
+			b = jsonenc.AppendString(b, a.KeyID)
 		}
 		if a.Status != 0 {
 			b = append(b, `,"status":`...)
@@ -81,7 +81,7 @@ func encodeAttempts(as []calllog.Attempt) string {
 		}
 		if a.ErrorType != "" {
 			b = append(b, `,"error_type":`...)
-			b = appendJSONString(b, a.ErrorType)
+			b = jsonenc.AppendString(b, a.ErrorType)
 		}
 		b = append(b, `,"latency_us":`...)
 		b = strconv.AppendInt(b, a.LatencyUS, 10)
@@ -100,31 +100,12 @@ func encodeStrings(ss []string) string {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = appendJSONString(b, x)
+		b = jsonenc.AppendString(b, x)
 	}
 	return string(append(b, ']'))
 }
 
-// appendJSONString appends s as a JSON string. (strconv.AppendQuote is Go
-// syntax: its \x escapes are not JSON.) Invalid UTF-8 cannot occur: the
-// call log makes every string valid before it reaches the store.
-func appendJSONString(b []byte, s string) []byte {
-	const hex = "0123456789abcdef"
-	b = append(b, '"')
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		switch {
-		case c == '"' || c == '\\':
-			b = append(b, '\\', c)
-		case c < 0x20:
-			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
-		default:
-			b = append(b, c)
-		}
-	}
-	return append(b, '"')
-}
-
+// recordSize estimates the stored bytes of r, for CallsSizeBytes.
 func recordSize(r *calllog.Record) int64 {
 	n := rowOverhead +
 		// id is stored in the row, its primary key index and the time index;

@@ -8,6 +8,7 @@ import (
 
 	"github.com/tidwall/gjson"
 
+	"github.com/hypergate/hypergate/internal/jsonenc"
 	"github.com/hypergate/hypergate/internal/llm"
 )
 
@@ -328,7 +329,7 @@ func (s *streamWriter) content(ev llm.StreamEvent) {
 			s.nextIndex++
 			s.blockStartPrefix(idx)
 			s.buf = append(s.buf, `{"type":"redacted_thinking","data":`...)
-			s.buf = appendString(s.buf, ev.Signature)
+			s.buf = jsonenc.AppendStringNoEscapeHTML(s.buf, ev.Signature)
 			s.buf = append(s.buf, "}}"...)
 			s.end()
 			s.blockStop(idx)
@@ -435,9 +436,9 @@ func (s *streamWriter) messageStart(id, model string, u *llm.Usage) {
 	s.started = true
 	s.event("message_start")
 	s.buf = append(s.buf, `{"type":"message_start","message":{"id":`...)
-	s.buf = appendString(s.buf, id)
+	s.buf = jsonenc.AppendStringNoEscapeHTML(s.buf, id)
 	s.buf = append(s.buf, `,"type":"message","role":"assistant","model":`...)
-	s.buf = appendString(s.buf, model)
+	s.buf = jsonenc.AppendStringNoEscapeHTML(s.buf, model)
 	s.buf = append(s.buf, `,"content":[],"stop_reason":null,"stop_sequence":null,"usage":`...)
 	var usage llm.Usage
 	if u != nil {
@@ -469,10 +470,10 @@ func (s *streamWriter) messageDelta() {
 	sr := stopReason(s.finish, s.stopSequence, s.sawTool)
 	s.event("message_delta")
 	s.buf = append(s.buf, `{"type":"message_delta","delta":{"stop_reason":`...)
-	s.buf = appendString(s.buf, sr)
+	s.buf = jsonenc.AppendStringNoEscapeHTML(s.buf, sr)
 	s.buf = append(s.buf, `,"stop_sequence":`...)
 	if sr == "stop_sequence" {
-		s.buf = appendString(s.buf, s.stopSequence)
+		s.buf = jsonenc.AppendStringNoEscapeHTML(s.buf, s.stopSequence)
 	} else {
 		s.buf = append(s.buf, "null"...)
 	}
@@ -519,9 +520,9 @@ func (s *streamWriter) toolStart(toolIndex int, id, name string) {
 	s.nextIndex++
 	s.blockStartPrefix(idx)
 	s.buf = append(s.buf, `{"type":"tool_use","id":`...)
-	s.buf = appendString(s.buf, id)
+	s.buf = jsonenc.AppendStringNoEscapeHTML(s.buf, id)
 	s.buf = append(s.buf, `,"name":`...)
-	s.buf = appendString(s.buf, name)
+	s.buf = jsonenc.AppendStringNoEscapeHTML(s.buf, name)
 	s.buf = append(s.buf, `,"input":{}}}`...)
 	s.end()
 	s.open, s.openKind, s.openIndex = true, blockTool, idx
@@ -556,7 +557,7 @@ func (s *streamWriter) deltaAt(idx int, typ, field, value string) {
 	s.buf = append(s.buf, `","`...)
 	s.buf = append(s.buf, field...)
 	s.buf = append(s.buf, `":`...)
-	s.buf = appendString(s.buf, value)
+	s.buf = jsonenc.AppendStringNoEscapeHTML(s.buf, value)
 	s.buf = append(s.buf, "}}"...)
 	s.end()
 }

@@ -1,62 +1,23 @@
 package bedrock
 
 import (
-	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/hypergate/hypergate/internal/llm"
+	"github.com/hypergate/hypergate/internal/provider/codectest"
 )
 
-// TestEncodeEmbeddingsGolden encodes each testdata/embed/encode/
-// *.request.json (a neutral request) and compares the InvokeModel body with
-// *.invoke.json, modelled on the request bodies the Bedrock user guide
-// documents for Titan Text Embeddings and Cohere Embed.
-func TestEncodeEmbeddingsGolden(t *testing.T) {
-	for name, path := range fixtures(t, filepath.Join("embed", "encode"), ".request.json") {
-		t.Run(name, func(t *testing.T) {
-			raw, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var r llm.EmbedRequest
-			if err := json.Unmarshal(raw, &r); err != nil {
-				t.Fatal(err)
-			}
-			body, err := Codec{}.EncodeEmbeddings(&r)
-			if err != nil {
-				t.Fatalf("EncodeEmbeddings: %v", err)
-			}
-			golden(t, filepath.Join("testdata", "embed", "encode", name+".invoke.json"), indent(t, body))
-		})
-	}
-}
-
-// TestDecodeEmbeddingsGolden decodes each testdata/embed/decode/
-// *.invoke.json, modelled on the documented answers, and compares the
-// neutral answer with *.neutral.json.
-func TestDecodeEmbeddingsGolden(t *testing.T) {
-	for name, path := range fixtures(t, filepath.Join("embed", "decode"), ".invoke.json") {
-		t.Run(name, func(t *testing.T) {
-			body, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp, err := Codec{}.DecodeEmbeddings(body)
-			if err != nil {
-				t.Fatalf("DecodeEmbeddings: %v", err)
-			}
-			out, err := marshal(resp)
-			if err != nil {
-				t.Fatal(err)
-			}
-			golden(t, filepath.Join("testdata", "embed", "decode", name+".neutral.json"), indent(t, out))
-		})
-	}
+// TestEmbeddingsGolden encodes each testdata/embed/encode/*.request.json
+// and compares the InvokeModel body with *.invoke.json, modelled on the
+// request bodies the Bedrock user guide documents for Titan Text Embeddings
+// and Cohere Embed, and decodes each testdata/embed/decode/*.invoke.json,
+// modelled on the documented answers, and compares the neutral answer with
+// *.neutral.json.
+func TestEmbeddingsGolden(t *testing.T) {
+	codectest.EmbeddingsGolden(t, Codec{}, ".invoke.json", *update)
 }
 
 func TestEncodeEmbeddingsRefuses(t *testing.T) {
@@ -122,14 +83,7 @@ func TestDecodeEmbeddingsErrors(t *testing.T) {
 // no panic, and what it accepts holds only non-empty, finite vectors and a
 // usage that cannot be negative.
 func FuzzDecodeEmbeddings(f *testing.F) {
-	paths, _ := filepath.Glob(filepath.Join("testdata", "embed", "decode", "*.invoke.json"))
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
+	codectest.AddEmbeddingsSeeds(f, ".invoke.json")
 	f.Add([]byte(`{"embedding":[1],"inputTextTokenCount":-1e300}`))
 	f.Add([]byte(`{"embeddingsByType":{"float":[0.5]},"inputTextTokenCount":1e300}`))
 	f.Fuzz(func(t *testing.T, body []byte) {

@@ -1,57 +1,22 @@
 package cohere
 
 import (
-	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/hypergate/hypergate/internal/llm"
+	"github.com/hypergate/hypergate/internal/provider/codectest"
 )
 
-// TestEncodeEmbeddingsGolden encodes each testdata/embed/encode/
-// *.request.json (a neutral request) and compares the body with
-// *.cohere.json, modelled on Cohere's v2 embed reference.
-func TestEncodeEmbeddingsGolden(t *testing.T) {
-	for name, path := range fixtures(t, filepath.Join("embed", "encode"), ".request.json") {
-		t.Run(name, func(t *testing.T) {
-			raw, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var r llm.EmbedRequest
-			if err := json.Unmarshal(raw, &r); err != nil {
-				t.Fatal(err)
-			}
-			body, err := Codec{}.EncodeEmbeddings(&r)
-			if err != nil {
-				t.Fatalf("EncodeEmbeddings: %v", err)
-			}
-			golden(t, filepath.Join("testdata", "embed", "encode", name+".cohere.json"), indent(t, body))
-		})
-	}
-}
-
-// TestDecodeEmbeddingsGolden decodes each testdata/embed/decode/
-// *.cohere.json, modelled on the answers Cohere documents, and compares the
-// neutral answer with *.neutral.json.
-func TestDecodeEmbeddingsGolden(t *testing.T) {
-	for name, path := range fixtures(t, filepath.Join("embed", "decode"), ".cohere.json") {
-		t.Run(name, func(t *testing.T) {
-			body, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp, err := Codec{}.DecodeEmbeddings(body)
-			if err != nil {
-				t.Fatalf("DecodeEmbeddings: %v", err)
-			}
-			golden(t, filepath.Join("testdata", "embed", "decode", name+".neutral.json"), mustJSON(t, resp))
-		})
-	}
+// TestEmbeddingsGolden encodes each testdata/embed/encode/*.request.json
+// and compares the body with *.cohere.json, modelled on Cohere's v2 embed
+// reference, and decodes each testdata/embed/decode/*.cohere.json, modelled
+// on the answers Cohere documents, and compares the neutral answer with
+// *.neutral.json.
+func TestEmbeddingsGolden(t *testing.T) {
+	codectest.EmbeddingsGolden(t, Codec{}, ".cohere.json", *update)
 }
 
 func TestEncodeEmbeddingsDrops(t *testing.T) {
@@ -109,14 +74,7 @@ func TestDecodeEmbeddingsErrors(t *testing.T) {
 // no panic, and what it accepts holds only non-empty, finite vectors and a
 // usage that cannot be negative.
 func FuzzDecodeEmbeddings(f *testing.F) {
-	paths, _ := filepath.Glob(filepath.Join("testdata", "embed", "decode", "*.cohere.json"))
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
+	codectest.AddEmbeddingsSeeds(f, ".cohere.json")
 	f.Add([]byte(`{"embeddings":{"float":[[1]]},"meta":{"billed_units":{"input_tokens":-3}}}`))
 	f.Add([]byte(`{"embeddings":[[1e39]],"meta":{"tokens":{"input_tokens":1e300}}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {

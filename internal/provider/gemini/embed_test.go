@@ -1,60 +1,26 @@
 package gemini
 
 import (
-	"encoding/json"
 	"errors"
 	"math"
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/hypergate/hypergate/internal/llm"
+	"github.com/hypergate/hypergate/internal/provider/codectest"
 )
 
-// TestEncodeEmbeddingsGolden encodes each testdata/embed/encode/
-// *.request.json (a neutral request) and compares the body with
-// *.gemini.json, modelled on Google's batchEmbedContents example.
-func TestEncodeEmbeddingsGolden(t *testing.T) {
-	for name, path := range fixtures(t, filepath.Join("embed", "encode"), ".request.json") {
-		t.Run(name, func(t *testing.T) {
-			raw, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var r llm.EmbedRequest
-			if err := json.Unmarshal(raw, &r); err != nil {
-				t.Fatal(err)
-			}
-			body, err := Codec{}.EncodeEmbeddings(&r)
-			if err != nil {
-				t.Fatalf("EncodeEmbeddings: %v", err)
-			}
-			golden(t, filepath.Join("testdata", "embed", "encode", name+".gemini.json"), indent(t, body))
-		})
-	}
-}
-
-// TestDecodeEmbeddingsGolden decodes each testdata/embed/decode/
+// TestEmbeddingsGolden encodes each testdata/embed/encode/*.request.json
+// and compares the body with *.gemini.json, modelled on Google's
+// batchEmbedContents example, and decodes each testdata/embed/decode/
 // *.gemini.json and compares the neutral answer with *.neutral.json.
-func TestDecodeEmbeddingsGolden(t *testing.T) {
-	for name, path := range fixtures(t, filepath.Join("embed", "decode"), ".gemini.json") {
-		t.Run(name, func(t *testing.T) {
-			body, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatal(err)
-			}
-			resp, err := Codec{}.DecodeEmbeddings(body)
-			if err != nil {
-				t.Fatalf("DecodeEmbeddings: %v", err)
-			}
-			if resp.Usage.Present {
-				t.Error("Gemini reports no usage: it must be left to estimate")
-			}
-			golden(t, filepath.Join("testdata", "embed", "decode", name+".neutral.json"), mustJSON(t, resp))
-		})
-	}
+func TestEmbeddingsGolden(t *testing.T) {
+	codectest.EmbeddingsGolden(t, Codec{}, ".gemini.json", *update, func(t *testing.T, resp *llm.EmbedResponse) {
+		if resp.Usage.Present {
+			t.Error("Gemini reports no usage: it must be left to estimate")
+		}
+	})
 }
 
 func TestEncodeEmbeddingsDrops(t *testing.T) {
@@ -139,14 +105,7 @@ func TestDecodeEmbeddingsNormalizes(t *testing.T) {
 // FuzzDecodeEmbeddings feeds arbitrary upstream bodies to DecodeEmbeddings:
 // no panic, and what it accepts holds only non-empty, finite vectors.
 func FuzzDecodeEmbeddings(f *testing.F) {
-	paths, _ := filepath.Glob(filepath.Join("testdata", "embed", "decode", "*.gemini.json"))
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
+	codectest.AddEmbeddingsSeeds(f, ".gemini.json")
 	f.Add([]byte(`{"embeddings":[{"values":[3.4e38,3.4e38]}]}`))
 	f.Add([]byte(`{"error":{"code":0,"status":"UNKNOWN"}}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
