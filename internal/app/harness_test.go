@@ -231,7 +231,10 @@ func (e *env) adminDo(method, path, body string, out any) int {
 // call waits until the record of a request is in the store and returns it.
 func (e *env) call(id string) calllog.Record {
 	e.t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	// Generous: after a burst (the canary test sends 10,000 calls) records
+	// may sit in the spill file until the writer replays them, and the
+	// suite runs on two shared cores under -race.
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		rec, err := e.app.Store().GetCall(context.Background(), id)
 		if err == nil {

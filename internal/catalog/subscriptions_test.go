@@ -3,6 +3,7 @@ package catalog_test
 import (
 	"context"
 	"errors"
+	"sort"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -180,13 +181,17 @@ func TestSubscriptionFlow(t *testing.T) {
 	}
 
 	// Every stored change was reported; the orders-api webhook heard of
-	// each one in order.
+	// each one. Two workers deliver in parallel, so events may arrive out of
+	// order (receivers order them by time and de-duplicate by id): compare
+	// them in the order they happened.
 	if n := f.changes.Load(); n != 6 {
 		t.Errorf("%d changes reported, want 6 (request, auto approval, approve, revoke, reopen, reject)", n)
 	}
 	waitFor(t, "the webhook events", func() bool { return len(f.rcv.events()) == 5 })
 	var got []string
-	for _, ev := range f.rcv.events() {
+	events := f.rcv.events()
+	sort.SliceStable(events, func(i, j int) bool { return events[i].Time.Before(events[j].Time) })
+	for _, ev := range events {
 		got = append(got, string(ev.Event)+"/"+ev.Actor)
 		if ev.Service != "orders-api" || ev.Consumer != "finder" || ev.Subscription.ID != sub.ID {
 			t.Errorf("event about something else: %+v", ev)
