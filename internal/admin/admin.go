@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hypergate/hypergate/internal/analytics"
 	"github.com/hypergate/hypergate/internal/auth"
 	"github.com/hypergate/hypergate/internal/calllog"
 	"github.com/hypergate/hypergate/internal/catalog"
@@ -128,6 +129,9 @@ type Server struct {
 	Subscriptions Subscriptions
 	Documents     OpenAPIDocuments
 	Importer      OpenAPIFetcher
+	// Analytics reads the analytics rollups (analytics.go); its routes
+	// answer 404 without it.
+	Analytics analytics.Reader
 	// TokenHash is the SHA-256 hex of the admin token, the built-in admin.
 	TokenHash string
 	// Passwords hashes and checks user passwords (argon2id defaults when nil).
@@ -202,6 +206,10 @@ func (s *Server) routes() *router {
 
 	h("GET /admin/v1/calls", auth.ActionCallsRead, nil, s.listCalls)
 	h("GET /admin/v1/calls/{id}", auth.ActionCallsRead, nil, s.getCall)
+	h("GET /admin/v1/analytics/timeseries", auth.ActionAnalyticsRead, nil, s.analyticsTimeseries)
+	h("GET /admin/v1/analytics/breakdown", auth.ActionAnalyticsRead, nil, s.analyticsBreakdown)
+	h("GET /admin/v1/analytics/top", auth.ActionAnalyticsRead, nil, s.analyticsTop)
+	h("GET /admin/v1/analytics/compare", auth.ActionAnalyticsRead, nil, s.analyticsCompare)
 	h("GET /admin/v1/consumers", auth.ActionConsumersRead, nil, s.listConsumers)
 	h("POST /admin/v1/consumers", auth.ActionConsumersWrite, nil, s.createConsumer)
 	h("GET /admin/v1/consumers/{name}", auth.ActionConsumersRead, s.consumerTarget, s.getConsumer)

@@ -971,7 +971,7 @@ func newOASFixture(t *testing.T) *oasFixture {
 	sum := sha256.Sum256([]byte(oasToken))
 	f.server = &Server{
 		Calls: f.calls, Keys: f.keys, Configs: f.configs,
-		Users: db, Sessions: db, Tokens: db, Audit: db, Passwords: pw, Releases: db,
+		Users: db, Sessions: db, Tokens: db, Audit: db, Passwords: pw, Releases: db, Analytics: db,
 		TokenHash: hex.EncodeToString(sum[:]),
 		Ready:     func(context.Context) error { return f.notReady },
 		Metrics:   promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
@@ -1030,6 +1030,24 @@ func TestOpenAPIScenarios(t *testing.T) {
 		{name: "get call", method: "GET", target: "/admin/v1/calls/req_full", want: 200},
 		{name: "get call without feedback", method: "GET", target: "/admin/v1/calls/req_minimal", want: 200},
 		{name: "get unknown call", method: "GET", target: "/admin/v1/calls/req_nope", want: 404},
+
+		{name: "analytics time series", method: "GET", target: "/admin/v1/analytics/timeseries?from=2026-01-01T00:00:00Z&to=2026-01-01T01:00:00Z&metric=requests,latency_p95,ttft_p95&model=gpt-4o-mini", want: 200},
+		{name: "analytics time series as csv", method: "GET", target: "/admin/v1/analytics/timeseries?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z&format=csv", want: 200},
+		{name: "analytics time series, unknown metric", method: "GET", target: "/admin/v1/analytics/timeseries?metric=vibes", want: 400},
+		{name: "analytics time series, reversed range", method: "GET", target: "/admin/v1/analytics/timeseries?from=1900000000&to=1800000000", want: 400},
+		{name: "analytics time series, too many points", method: "GET", target: "/admin/v1/analytics/timeseries?from=2026-01-01T00:00:00Z&to=2026-02-01T00:00:00Z&step=minute", want: 400},
+		{name: "analytics time series, bad step", method: "GET", target: "/admin/v1/analytics/timeseries?step=week", want: 400},
+		{name: "analytics time series, bad format", method: "GET", target: "/admin/v1/analytics/timeseries?format=xml", want: 400},
+		{name: "analytics breakdown", method: "GET", target: "/admin/v1/analytics/breakdown?by=model&metric=requests,cost", want: 200},
+		{name: "analytics breakdown as csv", method: "GET", target: "/admin/v1/analytics/breakdown?by=consumer&format=csv", want: 200},
+		{name: "analytics breakdown without by", method: "GET", target: "/admin/v1/analytics/breakdown", want: 400},
+		{name: "analytics breakdown by colour", method: "GET", target: "/admin/v1/analytics/breakdown?by=colour", want: 400},
+		{name: "analytics top", method: "GET", target: "/admin/v1/analytics/top?by=route&metric=errors&limit=5", want: 200},
+		{name: "analytics top without metric", method: "GET", target: "/admin/v1/analytics/top?by=route", want: 400},
+		{name: "analytics top with limit 0", method: "GET", target: "/admin/v1/analytics/top?by=route&metric=errors&limit=0", want: 400},
+		{name: "analytics compare", method: "GET", want: 200,
+			target: "/admin/v1/analytics/compare?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z&b_from=2026-01-02T00:00:00Z&b_to=2026-01-03T00:00:00Z&metric=error_rate,latency_p95"},
+		{name: "analytics compare without window b", method: "GET", target: "/admin/v1/analytics/compare?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z", want: 400},
 
 		{name: "list consumers", method: "GET", target: "/admin/v1/consumers", want: 200},
 		{name: "create consumer", method: "POST", target: "/admin/v1/consumers", want: 201,

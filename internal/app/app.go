@@ -17,6 +17,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/hypergate/hypergate/internal/admin"
+	"github.com/hypergate/hypergate/internal/analytics"
 	"github.com/hypergate/hypergate/internal/auth"
 	"github.com/hypergate/hypergate/internal/calllog"
 	"github.com/hypergate/hypergate/internal/catalog"
@@ -44,6 +45,7 @@ type App struct {
 	gw      *gateway.Gateway
 	rec     *calllog.Recorder
 	metrics *telemetry.Metrics
+	tracer  *telemetry.Tracer      // nil: tracing off
 	subs    *catalog.Subscriptions // the approval flow (catalog.go)
 	hooks   *catalog.Webhooks
 	subsMu  sync.Mutex // orders reloads of subscriptions into the data plane
@@ -89,6 +91,9 @@ func New(ctx context.Context, s Settings, logOut, out io.Writer) (*App, error) {
 			if a.hooks != nil {
 				_ = a.hooks.Close(context.Background())
 			}
+			if a.tracer != nil {
+				_ = a.tracer.Shutdown(context.Background())
+			}
 			db.Close()
 		}
 	}()
@@ -116,6 +121,17 @@ func New(ctx context.Context, s Settings, logOut, out io.Writer) (*App, error) {
 	// The gateway and the call log need each other (records flow one way,
 	// secrets to redact the other); the forwarding funcs below are only
 	// called once serving starts, after both exist.
+	topts, err := s.tracing()
+	if err != nil {
+		return nil, err
+	}
+	if a.tracer, err = telemetry.NewTracer(topts); err != nil {
+		return nil, err
+	}
+	if a.tracer != nil {
+		a.metrics.RegisterTracer(a.tracer)
+		a.log.Info("tracing", "otlp_endpoint", s.OTLPEndpoint, "sample_ratio", topts.SampleRatio)
+	}
 	fb := &feedback.Service{Store: feedbackStore{db}, Calls: callOwners{db}, Pending: pendingFunc(func(id string) (string, bool) { return a.rec.Pending(id) })}
 	a.gw = gateway.New(gateway.Options{
 		Recorder:       recordFunc(func(r calllog.Record) { a.rec.Record(r) }),
@@ -125,8 +141,10 @@ func New(ctx context.Context, s Settings, logOut, out io.Writer) (*App, error) {
 		BodyCapture:    s.BodyCapture,
 		MaxRequestBody: s.MaxRequestBody,
 		CacheBytes:     s.CacheBytes,
+		Tracer:         a.tracer,
+		CallTraces:     callTraces{db},
 	})
-	a.rec, err = calllog.NewRecorder(db, calllog.Options{
+	a.rec, err = calllog.NewRecorder(rollupWriter{db}, calllog.Options{
 		QueueSize: s.QueueSize,
 		SpillDir:  s.DataDir,
 		Logger:    a.log,
@@ -162,6 +180,7 @@ func New(ctx context.Context, s Settings, logOut, out io.Writer) (*App, error) {
 	}
 	a.dataSrv = a.gw.Server()
 	adm := &admin.Server{
+		Analytics:   db,
 		Calls:       db,
 		Keys:        keyManager{a},
 		Configs:     configs{a},
@@ -415,10 +434,15 @@ func (a *App) Start() error {
 	}()
 	ctx, cancel := context.WithCancel(context.Background())
 	a.stop = cancel
-	a.loops.Add(2)
+	a.loops.Add(3)
 	go func() {
 		defer a.loops.Done()
 		calllog.Retention{MaxAge: a.s.RetentionAge, MaxBytes: a.s.RetentionBytes, Logger: a.log}.Run(ctx, a.db)
+	}()
+	go func() {
+		defer a.loops.Done()
+		analytics.Retention{Minute: a.s.RollupRetentionMinute, Hour: a.s.RollupRetentionHour, Day: a.s.RollupRetentionDay,
+			Logger: a.log}.Run(ctx, a.db)
 	}()
 	go func() {
 		defer a.loops.Done()
@@ -500,12 +524,29 @@ func (a *App) Shutdown(ctx context.Context) error {
 	if err := a.rec.Close(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("flushing call records: %w", err))
 	}
+	if a.tracer != nil {
+		// After the planes: the last calls' spans are in the queue by now.
+		if err := a.tracer.Shutdown(ctx); err != nil {
+			a.log.Warn("flushing traces", "error", err)
+		}
+	}
 	st := a.rec.Stats()
 	a.log.Info("call log flushed", "written", st.Written, "spilled", st.Spilled, "dropped", st.Dropped)
 	if err := a.db.Close(); err != nil {
 		errs = append(errs, fmt.Errorf("closing store: %w", err))
 	}
 	return errors.Join(errs...)
+}
+
+// callTraces finds a stored call's trace id, for feedback spans.
+type callTraces struct{ db *store.DB }
+
+func (c callTraces) CallTraceID(ctx context.Context, id string) (string, error) {
+	r, err := c.db.GetCall(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	return r.TraceID, nil
 }
 
 type recordFunc func(calllog.Record)

@@ -185,9 +185,15 @@ func roleMatrix(t *testing.T, e *authEnv) {
 		"POST /admin/v1/me/password": func() req {
 			return req{"/admin/v1/me/password", `{"current_password":"x","new_password":"long enough password"}`}
 		},
-		"GET /admin/v1/calls":      func() req { return req{"/admin/v1/calls", ""} },
-		"GET /admin/v1/calls/{id}": func() req { return req{"/admin/v1/calls/matrix-call", ""} },
-		"GET /admin/v1/consumers":  func() req { return req{"/admin/v1/consumers", ""} },
+		"GET /admin/v1/calls":                func() req { return req{"/admin/v1/calls", ""} },
+		"GET /admin/v1/calls/{id}":           func() req { return req{"/admin/v1/calls/matrix-call", ""} },
+		"GET /admin/v1/analytics/timeseries": func() req { return req{"/admin/v1/analytics/timeseries", ""} },
+		"GET /admin/v1/analytics/breakdown":  func() req { return req{"/admin/v1/analytics/breakdown?by=model", ""} },
+		"GET /admin/v1/analytics/top":        func() req { return req{"/admin/v1/analytics/top?by=route&metric=errors", ""} },
+		"GET /admin/v1/analytics/compare": func() req {
+			return req{"/admin/v1/analytics/compare?from=1700000000&to=1700003600&b_from=1700003600&b_to=1700007200", ""}
+		},
+		"GET /admin/v1/consumers": func() req { return req{"/admin/v1/consumers", ""} },
 		"POST /admin/v1/consumers": func() req {
 			return req{"/admin/v1/consumers", fmt.Sprintf(`{"name":%q,"team":"payments"}`, fresh("c"))}
 		},

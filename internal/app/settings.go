@@ -6,8 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"strconv"
 	"time"
+
+	"github.com/hypergate/hypergate/internal/analytics"
+	"github.com/hypergate/hypergate/internal/telemetry"
 )
 
 // Settings are the process-level options: where to listen and store data.
@@ -41,10 +45,32 @@ type Settings struct {
 	// SyncInterval is how often the configuration and keys are re-read from
 	// the store, so that several nodes on one PostgreSQL converge (default 5s).
 	SyncInterval time.Duration
+	// Analytics rollups are kept longer than raw calls, coarser ones longer
+	// still: HYPERGATE_ROLLUP_RETENTION_MINUTE (default 168h),
+	// HYPERGATE_ROLLUP_RETENTION_HOUR (default 2160h) and
+	// HYPERGATE_ROLLUP_RETENTION_DAY (default 17520h).
+	RollupRetentionMinute, RollupRetentionHour, RollupRetentionDay time.Duration
 	// SessionIdle ends a console session unused for this long
 	// (HYPERGATE_SESSION_IDLE, default 2h); SessionMax ends any session this
 	// long after sign-in (HYPERGATE_SESSION_MAX, default 24h).
 	SessionIdle, SessionMax time.Duration
+
+	// OTLPEndpoint is the OpenTelemetry collector traces are sent to over
+	// OTLP/HTTP, e.g. http://otel-collector:4318 (/v1/traces is added to a
+	// URL without a path). Empty: no tracing, and no span is ever created
+	// (HYPERGATE_OTLP_ENDPOINT).
+	OTLPEndpoint string
+	// OTLPHeaders are sent with each export, as "name=value,name2=value2"
+	// with URL-encoded values (HYPERGATE_OTLP_HEADERS).
+	OTLPHeaders string
+	// TraceSampleRatio is the share of new traces recorded, 0 to 1; a
+	// client's sampled traceparent is always followed
+	// (HYPERGATE_TRACE_SAMPLE_RATIO, default 1; 0 in the environment,
+	// which Settings hold as -1, records only the traces clients sample).
+	TraceSampleRatio float64
+	// Version is the build's version, the traces' service.version (set by
+	// the CLI; empty: the module version Go recorded).
+	Version string
 }
 
 // FromEnv fills the fields still empty from HYPERGATE_* variables and then
@@ -66,6 +92,21 @@ func (s *Settings) FromEnv() error {
 	str(&s.AdminToken, "HYPERGATE_ADMIN_TOKEN", "")
 	str(&s.LogLevel, "HYPERGATE_LOG_LEVEL", "info")
 	str(&s.PricesFile, "HYPERGATE_PRICES", "")
+	str(&s.OTLPEndpoint, "HYPERGATE_OTLP_ENDPOINT", "")
+	str(&s.OTLPHeaders, "HYPERGATE_OTLP_HEADERS", "")
+	if s.TraceSampleRatio == 0 {
+		s.TraceSampleRatio = 1
+		if v := os.Getenv("HYPERGATE_TRACE_SAMPLE_RATIO"); v != "" {
+			x, err := strconv.ParseFloat(v, 64)
+			if err != nil || x < 0 || x > 1 {
+				return fmt.Errorf("HYPERGATE_TRACE_SAMPLE_RATIO=%q: want a number from 0 to 1", v)
+			}
+			s.TraceSampleRatio = x
+			if x == 0 {
+				s.TraceSampleRatio = -1 // explicit 0: only the traces clients sample
+			}
+		}
+	}
 	ints := []struct {
 		dst *int
 		env string
@@ -120,6 +161,9 @@ func (s *Settings) FromEnv() error {
 		def time.Duration
 	}{
 		{&s.RetentionAge, "HYPERGATE_RETENTION_AGE", 30 * 24 * time.Hour},
+		{&s.RollupRetentionMinute, "HYPERGATE_ROLLUP_RETENTION_MINUTE", analytics.DefaultMinuteRetention},
+		{&s.RollupRetentionHour, "HYPERGATE_ROLLUP_RETENTION_HOUR", analytics.DefaultHourRetention},
+		{&s.RollupRetentionDay, "HYPERGATE_ROLLUP_RETENTION_DAY", analytics.DefaultDayRetention},
 		{&s.ShutdownGrace, "HYPERGATE_SHUTDOWN_GRACE", 30 * time.Second},
 		{&s.SyncInterval, "HYPERGATE_SYNC_INTERVAL", 5 * time.Second},
 		{&s.SessionIdle, "HYPERGATE_SESSION_IDLE", 2 * time.Hour},
@@ -139,6 +183,26 @@ func (s *Settings) FromEnv() error {
 		}
 	}
 	return nil
+}
+
+// tracing returns the tracer options the settings describe.
+func (s *Settings) tracing() (telemetry.TracingOptions, error) {
+	o := telemetry.TracingOptions{Endpoint: s.OTLPEndpoint, SampleRatio: max(s.TraceSampleRatio, 0),
+		ServiceName: "hypergate", ServiceVersion: s.Version}
+	if o.ServiceVersion == "" {
+		o.ServiceVersion = "devel"
+		if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			o.ServiceVersion = bi.Main.Version
+		}
+	}
+	if s.OTLPHeaders != "" {
+		h, err := telemetry.ParseHeaders(s.OTLPHeaders)
+		if err != nil {
+			return o, fmt.Errorf("HYPERGATE_OTLP_HEADERS: %w", err)
+		}
+		o.Headers = h
+	}
+	return o, nil
 }
 
 // dsn is the store to open: PostgreSQL when configured, else SQLite in the data directory.

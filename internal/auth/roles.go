@@ -131,6 +131,7 @@ const (
 
 	// Consumer-owned.
 	ActionCallsRead      Action = "calls.read"
+	ActionAnalyticsRead  Action = "analytics.read" // rollups, scoped to one's consumers and services as calls are
 	ActionFeedbackWrite  Action = "feedback.write"
 	ActionConsumersRead  Action = "consumers.read"
 	ActionConsumersWrite Action = "consumers.write"
@@ -185,6 +186,7 @@ var actions = map[Action]ActionSpec{
 	ActionPasswordChange: {ScopeSelf, true},
 
 	ActionCallsRead:      {ScopeConsumer, false},
+	ActionAnalyticsRead:  {ScopeConsumer, false},
 	ActionFeedbackWrite:  {ScopeConsumer, true},
 	ActionConsumersRead:  {ScopeConsumer, false},
 	ActionConsumersWrite: {ScopeConsumer, true},
@@ -219,31 +221,31 @@ var actions = map[Action]ActionSpec{
 // RoleAdmin is granted every action (see Grants).
 var grants = map[Role][]Action{
 	RoleTeamAdmin: {
-		ActionCallsRead, ActionFeedbackWrite,
+		ActionCallsRead, ActionAnalyticsRead, ActionFeedbackWrite,
 		ActionConsumersRead, ActionConsumersWrite, ActionKeysRead, ActionKeysWrite, ActionSubscriptionsRequest,
 		ActionServicesRead, ActionServicesWrite, ActionSubscriptionsApprove,
 		ActionTeamsRead, ActionTeamsUpdate, ActionMembersRead, ActionMembersWrite,
 		ActionAuditRead,
 	},
 	RoleDeveloper: {
-		ActionCallsRead, ActionFeedbackWrite,
+		ActionCallsRead, ActionAnalyticsRead, ActionFeedbackWrite,
 		ActionConsumersRead, ActionConsumersWrite, ActionKeysRead, ActionKeysWrite, ActionSubscriptionsRequest,
 		ActionServicesRead, ActionServicesWrite,
 		ActionTeamsRead, ActionMembersRead,
 		ActionConfigRead, ActionRevisionsRead,
 	},
 	RoleReviewer: {
-		ActionCallsRead, ActionFeedbackWrite,
+		ActionCallsRead, ActionAnalyticsRead, ActionFeedbackWrite,
 		ActionConsumersRead, ActionServicesRead,
 		ActionTeamsRead, ActionMembersRead,
 	},
 	RoleViewer: {
-		ActionCallsRead, ActionConsumersRead, ActionKeysRead, ActionServicesRead,
+		ActionCallsRead, ActionAnalyticsRead, ActionConsumersRead, ActionKeysRead, ActionServicesRead,
 		ActionTeamsRead, ActionMembersRead,
 		ActionConfigRead, ActionRevisionsRead,
 	},
 	RoleConsumer: {
-		ActionCallsRead, ActionConsumersRead, ActionKeysRead, ActionSubscriptionsRequest,
+		ActionCallsRead, ActionAnalyticsRead, ActionConsumersRead, ActionKeysRead, ActionSubscriptionsRequest,
 	},
 }
 

@@ -158,6 +158,9 @@ func serve(args []string, stdout, stderr io.Writer) int {
 		// on one CPU. Measured in docs/benchmarks.md.
 		runtime.GOMAXPROCS(2)
 	}
+	if s.Version == "" {
+		s.Version = version() // the traces' service.version
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	a, err := app.New(ctx, s, stderr, stdout)

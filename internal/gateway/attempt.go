@@ -119,6 +119,7 @@ func (c *call) startAttempt(t target, keyID string) {
 	c.rec.Provider, c.rec.UpstreamModel = t.up.Name, t.model
 	c.curAttempt = attempt{t: t, keyID: keyID, started: time.Now()}
 	c.cur = &c.curAttempt // points into the call: no allocation per attempt
+	c.traceAttemptStart(t, keyID)
 }
 
 // endAttempt records the try in progress; f is nil when it answered.
@@ -137,7 +138,29 @@ func (c *call) endAttempt(status int, f *failure) {
 		a.ErrorType = c.rec.ErrorType // a stream that broke off after it was committed
 	}
 	c.rec.Attempts = append(c.rec.Attempts, a)
+	var outcome balance.Outcome
+	switch {
+	case f != nil:
+		outcome = f.classify()
+	case a.Status >= 400:
+		outcome = balance.Classify(a.Status, nil)
+	}
+	c.observeAttempt(&a, c.cur.t.up.Type, outcome.String())
 	c.cur = nil
+}
+
+// observeAttempt counts an attempt in the metrics and ends its span.
+func (c *call) observeAttempt(a *calllog.Attempt, provType, outcome string) {
+	m := c.g.o.Metrics
+	m.Attempts.WithLabelValues(a.Provider, outcome).Inc()
+	if provType != "" { // AI attempts: the gateway as a GenAI client
+		op := operationName(c.rec.Endpoint)
+		if op == "" {
+			op = "chat"
+		}
+		m.Operation.WithLabelValues(op, a.Provider, a.UpstreamModel, m.ErrorType(a.ErrorType)).Observe(float64(a.LatencyUS) / 1e6)
+	}
+	c.traceAttemptEnd(a, outcome)
 }
 
 // scrub removes configured secrets an upstream may echo in a message.

@@ -35,6 +35,7 @@ type call struct {
 	reqBody []byte
 	pol     callPolicies // the policy sets admitted, charged in finish
 	cache   *cacheCall   // the answer to store in the response cache, if any (cache.go)
+	tr      callTrace    // the call's spans; zero when tracing is off (trace.go)
 }
 
 func (g *Gateway) newCall(ctx *fasthttp.RequestCtx) *call {
@@ -111,6 +112,7 @@ func (c *call) finish(status int) {
 		c.chargePolicies()
 	}
 	c.storeCached(status)
+	c.traceFinish(status)
 	if c.g.o.Recorder != nil {
 		c.g.o.Recorder.Record(c.rec)
 	}
@@ -125,8 +127,18 @@ func (c *call) finish(status int) {
 		modelLabel = c.model.name // only configured names: clients cannot inflate label cardinality
 	}
 	m.Requests.WithLabelValues(modelLabel, statusText(status)).Inc()
+	if status >= 400 || c.rec.ErrorType != "" {
+		m.Errors.WithLabelValues(modelLabel, c.rec.Service, m.ErrorType(c.rec.ErrorType)).Inc()
+	}
+	if c.rec.Service != "" { // configured names only, like the model label
+		m.ServiceRequests.WithLabelValues(c.rec.Service, c.rec.Route, statusText(status)).Inc()
+		m.ServiceDuration.WithLabelValues(c.rec.Service, c.rec.Route).Observe(float64(c.rec.LatencyUS) / 1e6)
+	}
 	if c.model == nil {
 		return
+	}
+	if c.rec.CostUSD > 0 {
+		m.Cost.WithLabelValues(modelLabel, c.rec.Provider).Add(c.rec.CostUSD)
 	}
 	m.Duration.WithLabelValues(modelLabel, c.rec.Provider).Observe(float64(c.rec.LatencyUS) / 1e6)
 	if c.rec.UpstreamUS > 0 {

@@ -88,6 +88,7 @@ func (g *Gateway) postFeedback(c *call) {
 			Message: "the feedback could not be stored; nothing was saved, please retry"})
 		return
 	}
+	g.traceFeedback(f)
 	b, _ := json.Marshal(f)
 	c.ctx.SetContentType("application/json")
 	if created {

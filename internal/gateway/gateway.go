@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/valyala/fasthttp"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/hypergate/hypergate/internal/cache"
 	"github.com/hypergate/hypergate/internal/calllog"
@@ -57,6 +58,11 @@ type Options struct {
 	// CacheBytes bounds the response cache of the models that turn it on
 	// (default 64 MiB; negative: no cache).
 	CacheBytes int64
+	// Tracer exports a span per call and per upstream attempt; nil: no
+	// tracing, and no span is ever created (trace.go).
+	Tracer *telemetry.Tracer
+	// CallTraces links feedback spans to their call's trace (optional).
+	CallTraces CallTraces
 }
 
 // Gateway is the data-plane handler. It is safe for concurrent use; its
@@ -74,6 +80,8 @@ type Gateway struct {
 	// cache holds answers of the models with a response cache (cache.go);
 	// nil when turned off.
 	cache *cache.Cache
+	// tracer is nil when tracing is off: the hooks test it and do nothing.
+	tracer trace.Tracer
 
 	fc *fasthttp.Client // non-streamed calls: the hot path
 	hc *http.Client     // streamed calls: context cancellation and idle timeouts
@@ -100,6 +108,9 @@ func New(o Options) *Gateway {
 	g.state.policy = newPolicyEngine(o)
 	g.state.log = o.Logger
 	g.cache = newResponseCache(o)
+	if o.Tracer != nil {
+		g.tracer = o.Tracer.Tracer()
+	}
 	empty := KeyTable{}
 	g.keys.Store(&empty)
 	g.subs.Store(NewSubscriptionTable(nil))

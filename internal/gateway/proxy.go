@@ -300,7 +300,9 @@ func (c *call) upstreamHeaders(t target, key string, set func(k, v string)) {
 			set("anthropic-beta", string(b))
 		}
 	}
-	if tp := c.ctx.Request.Header.Peek("traceparent"); validTraceparent(tp) {
+	if c.traceHeaders(set) {
+		// The attempt's span is the upstream's parent (trace.go).
+	} else if tp := c.ctx.Request.Header.Peek("traceparent"); validTraceparent(tp) {
 		set("traceparent", string(tp))
 		if ts := c.ctx.Request.Header.Peek("tracestate"); len(ts) > 0 && len(ts) <= 512 {
 			set("tracestate", string(ts))

@@ -12,6 +12,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/hypergate/hypergate/internal/balance"
 	"github.com/hypergate/hypergate/internal/calllog"
 	"github.com/hypergate/hypergate/internal/config"
 	"github.com/hypergate/hypergate/internal/route"
@@ -172,6 +173,7 @@ func (g *Gateway) proxyREST(c *call, rr *restRoute, path string, m *route.Match)
 		req.SetRequestURIBytes(ub.b)
 		resp := fasthttp.AcquireResponse()
 		t.st.inflight.Add(1)
+		c.traceRESTAttempt(t, req.Header.Set)
 		err := t.client.Do(req, resp)
 		c.rec.UpstreamUS = time.Since(now).Microseconds()
 		if err != nil {
@@ -243,6 +245,16 @@ func (c *call) restAttempt(t *upstreamTarget, status int, errType string, starte
 	c.rec.Attempts = append(c.rec.Attempts, calllog.Attempt{
 		Provider: t.url, Status: status, ErrorType: errType, LatencyUS: time.Since(started).Microseconds(),
 	})
+	outcome := balance.Success
+	switch {
+	case errType == errTimeout:
+		outcome = balance.Timeout
+	case status == 0:
+		outcome = balance.ConnectionError
+	case status >= 400:
+		outcome = balance.Classify(status, nil)
+	}
+	c.observeAttempt(&c.rec.Attempts[len(c.rec.Attempts)-1], "", outcome.String())
 }
 
 // hashKey hashes what balance hash keeps together: the configured header,

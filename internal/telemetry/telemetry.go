@@ -1,12 +1,14 @@
-// Package telemetry sets up what operators read: JSON logs and the
-// Prometheus metrics of the data plane and the call log. Metric names follow
-// the OpenTelemetry GenAI semantic conventions where one exists.
+// Package telemetry sets up what operators read: JSON logs, the
+// Prometheus metrics of the data plane and the call log, and OpenTelemetry
+// traces exported over OTLP/HTTP. Metric and attribute names follow the
+// OpenTelemetry GenAI semantic conventions where one exists.
 package telemetry
 
 import (
 	"io"
 	"log/slog"
 	"strings"
+	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -46,6 +48,61 @@ type Metrics struct {
 	// CacheRequests counts the calls of models with a response cache by
 	// model and result: hit, miss, or bypass (the cache not consulted).
 	CacheRequests *prometheus.CounterVec
+	// Errors counts failed data-plane requests (status 400 and above, or an
+	// error told in a stream) by model, service and error type. The error
+	// type is bounded: past ErrorTypeLimit distinct values it reads "other".
+	Errors *prometheus.CounterVec
+	// Operation is gen_ai.client.operation.duration: the gateway as the
+	// client of its upstreams, one observation per attempt.
+	Operation *prometheus.HistogramVec
+	// Attempts counts upstream attempts by provider (or REST target) and
+	// outcome: success, or the failure class that decides retries.
+	Attempts *prometheus.CounterVec
+	// Cost is the estimated spend in US dollars by model and provider.
+	Cost *prometheus.CounterVec
+	// ServiceRequests counts REST and AI service calls by service, route and
+	// status; ServiceDuration is their latency by service and route.
+	ServiceRequests *prometheus.CounterVec
+	ServiceDuration *prometheus.HistogramVec
+
+	errorTypes boundedSet
+}
+
+// ErrorTypeLimit bounds the distinct error_type label values: upstreams
+// name their own error codes, and no upstream may grow the series without
+// end.
+const ErrorTypeLimit = 64
+
+// ErrorType returns t as a label value: t itself among the first
+// ErrorTypeLimit distinct values seen, "other" after.
+func (m *Metrics) ErrorType(t string) string {
+	if t == "" {
+		return "none"
+	}
+	return m.errorTypes.admit(t, ErrorTypeLimit)
+}
+
+// boundedSet admits the first n distinct strings.
+type boundedSet struct {
+	mu   sync.Mutex
+	seen map[string]struct{}
+}
+
+func (b *boundedSet) admit(s string, n int) string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.seen[s]; ok {
+		return s
+	}
+	if len(b.seen) >= n {
+		return "other"
+	}
+	if b.seen == nil {
+		b.seen = map[string]struct{}{}
+	}
+	s = strings.Clone(s)
+	b.seen[s] = struct{}{}
+	return s
 }
 
 // NewMetrics registers the data-plane instruments and the Go runtime
@@ -84,7 +141,34 @@ func NewMetrics() *Metrics {
 			Help: "Calls of models with a response cache, by model and result: hit, miss, or bypass (asked by the client, or a request the cache does not take).",
 		}, []string{"gen_ai_request_model", "result"}),
 	}
-	r.MustRegister(m.Requests, m.Duration, m.TTFT, m.Upstream, m.Tokens, m.CacheRequests)
+	m.Errors = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hypergate_errors_total",
+		Help: "Failed data-plane requests by requested model (empty for REST), service (empty for /v1 calls) and error type.",
+	}, []string{"gen_ai_request_model", "service", "error_type"})
+	m.Operation = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "gen_ai_client_operation_duration_seconds",
+		Help:    "Duration of each upstream attempt, the gateway being the GenAI client.",
+		Buckets: []float64{0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92},
+	}, []string{"gen_ai_operation_name", "gen_ai_provider_name", "gen_ai_request_model", "error_type"})
+	m.Attempts = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hypergate_upstream_attempts_total",
+		Help: "Upstream attempts by provider (or REST target URL) and outcome: success or the failure class (server_error, timeout, rate_limited …).",
+	}, []string{"gen_ai_provider_name", "outcome"})
+	m.Cost = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hypergate_cost_usd_total",
+		Help: "Estimated spend in US dollars by requested model and provider (cache hits cost nothing).",
+	}, []string{"gen_ai_request_model", "gen_ai_provider_name"})
+	m.ServiceRequests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hypergate_service_requests_total",
+		Help: "Requests served through the route table, by service, route name and HTTP status.",
+	}, []string{"service", "route", "http_response_status_code"})
+	m.ServiceDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "hypergate_service_request_duration_seconds",
+		Help:    "Time from receiving a service request to sending its last byte, by service and route name.",
+		Buckets: []float64{0.001, 0.0025, 0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48},
+	}, []string{"service", "route"})
+	r.MustRegister(m.Requests, m.Duration, m.TTFT, m.Upstream, m.Tokens, m.CacheRequests,
+		m.Errors, m.Operation, m.Attempts, m.Cost, m.ServiceRequests, m.ServiceDuration)
 	return m
 }
 
@@ -139,4 +223,31 @@ func (m *Metrics) RegisterCache(stats func() CacheStats) {
 			ConstLabels: prometheus.Labels{"reason": "expired"},
 		}, func() float64 { return float64(stats().Expirations) }),
 	)
+}
+
+// Names returns the names of the metric families registered so far, vectors
+// with no series yet included: what a dashboard may query.
+func (m *Metrics) Names() []string {
+	ch := make(chan *prometheus.Desc)
+	go func() {
+		m.Registry.Describe(ch)
+		close(ch)
+	}()
+	seen := map[string]bool{}
+	var out []string
+	for d := range ch {
+		// Desc keeps its name private; its String form is stable:
+		// Desc{fqName: "name", ...}.
+		s := d.String()
+		i := strings.Index(s, `fqName: "`)
+		if i < 0 {
+			continue
+		}
+		s = s[i+len(`fqName: "`):]
+		if j := strings.IndexByte(s, '"'); j > 0 && !seen[s[:j]] {
+			seen[s[:j]] = true
+			out = append(out, s[:j])
+		}
+	}
+	return out
 }

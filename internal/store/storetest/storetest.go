@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"Usage", Usage},
 		{"Catalog", Catalog},
 		{"Releases", Releases},
+		{"Rollups", Rollups},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

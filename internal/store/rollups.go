@@ -1,0 +1,319 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/hypergate/hypergate/internal/analytics"
+	"github.com/hypergate/hypergate/internal/calllog"
+)
+
+// rollupKeyCols are the rollups primary key columns after resolution and
+// bucket, in analytics.Dimensions order.
+const rollupKeyCols = "service, route, model, provider, consumer, status_class"
+
+// InsertCallsAndRollups is InsertCalls that also counts, in the same
+// transaction, the records it actually inserts in the analytics rollups.
+// A record whose ID is already stored is neither inserted nor counted
+// again, so replaying a spill file any number of times leaves the rollups
+// as they were.
+//
+// Records are known to be new by looking their IDs up before inserting,
+// inside the transaction: on SQLite writers are serialised, and on
+// PostgreSQL a call's ID is only ever written by the node that took the
+// call, from one writer goroutine.
+func (db *DB) InsertCallsAndRollups(ctx context.Context, recs []calllog.Record) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		known, err := existingCalls(ctx, db, tx, recs)
+		if err != nil {
+			return err
+		}
+		var added int64
+		for start := 0; start < len(recs); {
+			end := start + chunkRows(len(recs)-start)
+			n, err := db.insertCallChunk(ctx, tx, recs[start:end])
+			start = end
+			if err != nil {
+				return err
+			}
+			added += n
+		}
+		if added > 0 {
+			if _, err := tx.ExecContext(ctx, db.Rebind("UPDATE call_usage SET bytes = bytes + ? WHERE id = 1"), added); err != nil {
+				return fmt.Errorf("updating call usage: %w", err)
+			}
+		}
+		agg := analytics.NewAggregator()
+		for i := range recs {
+			if !known[recs[i].ID] {
+				known[recs[i].ID] = true // the first of duplicates in a batch is the one inserted
+				agg.Add(&recs[i])
+			}
+		}
+		return db.mergeRollups(ctx, tx, agg.Rows())
+	})
+	if err != nil {
+		return fmt.Errorf("inserting %d calls: %w", len(recs), err)
+	}
+	return nil
+}
+
+// existingCalls returns the IDs among recs' that are already stored.
+func existingCalls(ctx context.Context, db *DB, tx *sql.Tx, recs []calllog.Record) (map[string]bool, error) {
+	known := make(map[string]bool, len(recs))
+	for start := 0; start < len(recs); start += maxInsertRows {
+		part := recs[start:min(start+maxInsertRows, len(recs))]
+		args := make([]any, len(part))
+		for i := range part {
+			args[i] = part[i].ID
+		}
+		q := "SELECT id FROM calls WHERE id IN (" + placeholders(len(part)) + ")"
+		rows, err := tx.QueryContext(ctx, db.Rebind(q), args...)
+		if err != nil {
+			return nil, fmt.Errorf("looking up stored calls: %w", err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("looking up stored calls: %w", err)
+			}
+			known[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("looking up stored calls: %w", err)
+		}
+	}
+	return known, nil
+}
+
+// MergeRollups adds rows to the stored rollups: a row whose bucket and key
+// are stored is merged into it (counts added, sketches merged), others are
+// inserted. It is what the call writer does for each batch; it is exported
+// for rebuilding tools and for tests and benchmarks that lay out rollups
+// without raw records.
+func (db *DB) MergeRollups(ctx context.Context, rows []*analytics.Row) error {
+	return db.write(ctx, func(tx *sql.Tx) error { return db.mergeRollups(ctx, tx, rows) })
+}
+
+// mergeRollups reads, merges and writes back each row: sketches can only be
+// merged in Go.
+func (db *DB) mergeRollups(ctx context.Context, tx *sql.Tx, rows []*analytics.Row) error {
+	if len(rows) == 0 {
+		return nil
+	}
+	sel := db.Rebind("SELECT requests, errors, cache_hits, input_tokens, output_tokens, cost_usd, latency_sum_us, latency_sketch, ttft_sketch " +
+		"FROM rollups WHERE resolution = ? AND bucket = ? AND service = ? AND route = ? AND model = ? AND provider = ? AND consumer = ? AND status_class = ?")
+	upd := db.Rebind("UPDATE rollups SET requests = ?, errors = ?, cache_hits = ?, input_tokens = ?, output_tokens = ?, cost_usd = ?, latency_sum_us = ?, latency_sketch = ?, ttft_sketch = ? " +
+		"WHERE resolution = ? AND bucket = ? AND service = ? AND route = ? AND model = ? AND provider = ? AND consumer = ? AND status_class = ?")
+	for _, r := range rows {
+		pk := []any{r.Resolution.Seconds(), r.Bucket.Unix(), r.Service, r.Route, r.Model, r.Provider, r.Consumer, r.StatusClass}
+		old := analytics.NewRow(r.Resolution, r.Bucket, r.Key)
+		var lat, ttft []byte
+		err := tx.QueryRowContext(ctx, sel, pk...).Scan(&old.Requests, &old.Errors, &old.CacheHits,
+			&old.InputTokens, &old.OutputTokens, &old.CostUSD, &old.LatencySumUS, &lat, &ttft)
+		if errors.Is(err, sql.ErrNoRows) {
+			if err := db.insertRollup(ctx, tx, r); err != nil {
+				return err
+			}
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("reading rollup: %w", err)
+		}
+		if old.Latency, err = analytics.DecodeSketch(lat); err != nil {
+			return err
+		}
+		if old.TTFT, err = analytics.DecodeSketch(ttft); err != nil {
+			return err
+		}
+		if err := old.Merge(r); err != nil {
+			return err
+		}
+		args := append([]any{old.Requests, old.Errors, old.CacheHits, old.InputTokens, old.OutputTokens, old.CostUSD,
+			old.LatencySumUS, old.Latency.AppendBinary(nil), old.TTFT.AppendBinary(nil)}, pk...)
+		if _, err := tx.ExecContext(ctx, upd, args...); err != nil {
+			return fmt.Errorf("updating rollup: %w", err)
+		}
+	}
+	return nil
+}
+
+func (db *DB) insertRollup(ctx context.Context, tx *sql.Tx, r *analytics.Row) error {
+	q := db.Rebind("INSERT INTO rollups (resolution, bucket, " + rollupKeyCols +
+		", requests, errors, cache_hits, input_tokens, output_tokens, cost_usd, latency_sum_us, latency_sketch, ttft_sketch) VALUES (" +
+		placeholders(17) + ")")
+	_, err := tx.ExecContext(ctx, q, r.Resolution.Seconds(), r.Bucket.Unix(), r.Service, r.Route, r.Model, r.Provider, r.Consumer, r.StatusClass,
+		r.Requests, r.Errors, r.CacheHits, r.InputTokens, r.OutputTokens, r.CostUSD, r.LatencySumUS,
+		r.Latency.AppendBinary(nil), r.TTFT.AppendBinary(nil))
+	if err != nil {
+		return fmt.Errorf("inserting rollup: %w", err)
+	}
+	return nil
+}
+
+// RebuildRollups recomputes the rollups of [from, to) from the raw call
+// records, widened to whole UTC days so that every minute, hour and day
+// bucket it touches is recomputed from all of its calls. It replaces what
+// was stored for those buckets, in one transaction, so running it twice
+// gives the same rollups as running it once. Rollups of days whose raw
+// records retention has already deleted are replaced by what is left of
+// them: rebuild only ranges the call log still holds.
+func (db *DB) RebuildRollups(ctx context.Context, from, to time.Time) error {
+	from = analytics.Day.Truncate(from)
+	if end := analytics.Day.Truncate(to); end.Before(to) {
+		to = end.Add(24 * time.Hour)
+	}
+	if !to.After(from) {
+		return fmt.Errorf("rebuilding rollups: empty range: %w", ErrInvalid)
+	}
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, db.Rebind("DELETE FROM rollups WHERE bucket >= ? AND bucket < ?"), from.Unix(), to.Unix()); err != nil {
+			return fmt.Errorf("deleting rollups: %w", err)
+		}
+		rows, err := tx.QueryContext(ctx, db.Rebind("SELECT time_us, service, route, model, provider, consumer, status, "+
+			"latency_us, ttft_us, input_tokens, output_tokens, cost_usd, cache_hit FROM calls WHERE time_us >= ? AND time_us < ?"),
+			from.UnixMicro(), to.UnixMicro())
+		if err != nil {
+			return fmt.Errorf("reading calls: %w", err)
+		}
+		agg := analytics.NewAggregator()
+		for rows.Next() {
+			var r calllog.Record
+			var us int64
+			if err := rows.Scan(&us, &r.Service, &r.Route, &r.Model, &r.Provider, &r.Consumer, &r.Status,
+				&r.LatencyUS, &r.TTFTUS, &r.InputTokens, &r.OutputTokens, &r.CostUSD, &r.CacheHit); err != nil {
+				rows.Close()
+				return fmt.Errorf("reading calls: %w", err)
+			}
+			r.Time = fromMicros(us)
+			agg.Add(&r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("reading calls: %w", err)
+		}
+		for _, r := range agg.Rows() {
+			if err := db.insertRollup(ctx, tx, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("rebuilding rollups from %s to %s: %w", from.Format(time.RFC3339), to.Format(time.RFC3339), err)
+	}
+	return nil
+}
+
+// PruneRollups deletes the rollups of resolution res whose bucket starts
+// before before, and returns how many it deleted.
+func (db *DB) PruneRollups(ctx context.Context, res analytics.Resolution, before time.Time) (int64, error) {
+	var n int64
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		r, err := tx.ExecContext(ctx, db.Rebind("DELETE FROM rollups WHERE resolution = ? AND bucket < ?"), res.Seconds(), before.Unix())
+		if err != nil {
+			return err
+		}
+		n, err = r.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("pruning %s rollups: %w", res, err)
+	}
+	return n, nil
+}
+
+// ReadRollups returns the rollups of sel, unmerged, with their sketches
+// decoded when sel.Sketches.
+func (db *DB) ReadRollups(ctx context.Context, sel analytics.Selection) ([]*analytics.Row, error) {
+	var out []*analytics.Row
+	err := db.ScanRollups(ctx, sel, func(r *analytics.Row, lat, ttft []byte) error {
+		c := *r
+		var err error
+		if c.Latency, err = analytics.DecodeSketch(lat); err != nil {
+			return err
+		}
+		if c.TTFT, err = analytics.DecodeSketch(ttft); err != nil {
+			return err
+		}
+		out = append(out, &c)
+		return nil
+	})
+	return out, err
+}
+
+// ScanRollups implements analytics.Reader: it calls fn for each rollup of
+// sel.
+func (db *DB) ScanRollups(ctx context.Context, sel analytics.Selection, fn func(r *analytics.Row, latency, ttft []byte) error) error {
+	cols := "bucket, " + rollupKeyCols + ", requests, errors, cache_hits, input_tokens, output_tokens, cost_usd, latency_sum_us"
+	if sel.Sketches {
+		cols += ", latency_sketch, ttft_sketch"
+	}
+	var q strings.Builder
+	q.WriteString("SELECT " + cols + " FROM rollups WHERE resolution = ? AND bucket >= ? AND bucket < ?")
+	args := []any{sel.Resolution.Seconds(), sel.From.Unix(), sel.To.Unix()}
+	for _, d := range analytics.Dimensions {
+		if v, ok := sel.Filter[d]; ok {
+			q.WriteString(" AND " + string(d) + " = ?")
+			args = append(args, v)
+		}
+	}
+	if sc := sel.Scope; sc != nil {
+		if len(sc.Consumers) == 0 && len(sc.Services) == 0 {
+			return nil
+		}
+		var ors []string
+		if len(sc.Consumers) > 0 {
+			ors = append(ors, "consumer IN ("+placeholders(len(sc.Consumers))+")")
+			for _, c := range sc.Consumers {
+				args = append(args, c)
+			}
+		}
+		if len(sc.Services) > 0 {
+			ors = append(ors, "service IN ("+placeholders(len(sc.Services))+")")
+			for _, s := range sc.Services {
+				args = append(args, s)
+			}
+		}
+		q.WriteString(" AND (" + strings.Join(ors, " OR ") + ")")
+	}
+	rows, err := db.sql.QueryContext(ctx, db.Rebind(q.String()), args...)
+	if err != nil {
+		return fmt.Errorf("reading rollups: %w", err)
+	}
+	defer rows.Close()
+	var (
+		r         analytics.Row
+		bucket    int64
+		lat, ttft sql.RawBytes
+	)
+	dest := []any{&bucket, &r.Service, &r.Route, &r.Model, &r.Provider, &r.Consumer, &r.StatusClass,
+		&r.Requests, &r.Errors, &r.CacheHits, &r.InputTokens, &r.OutputTokens, &r.CostUSD, &r.LatencySumUS}
+	if sel.Sketches {
+		dest = append(dest, &lat, &ttft)
+	}
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return fmt.Errorf("reading rollups: %w", err)
+		}
+		r.Resolution, r.Bucket = sel.Resolution, time.Unix(bucket, 0).UTC()
+		if err := fn(&r, lat, ttft); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reading rollups: %w", err)
+	}
+	return nil
+}
+
+var _ analytics.Reader = (*DB)(nil)
