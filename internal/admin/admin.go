@@ -132,6 +132,12 @@ type Server struct {
 	// Analytics reads the analytics rollups (analytics.go); its routes
 	// answer 404 without it.
 	Analytics analytics.Reader
+	// Alerts serves the alert states, history and silences (alerts.go);
+	// its routes answer 404 without it.
+	Alerts Alerts
+	// Probes lists the synthetic probes with their latest results
+	// (probes.go); GET /admin/v1/probes answers 404 without it.
+	Probes ProbeLister
 	// TokenHash is the SHA-256 hex of the admin token, the built-in admin.
 	TokenHash string
 	// Passwords hashes and checks user passwords (argon2id defaults when nil).
@@ -210,6 +216,12 @@ func (s *Server) routes() *router {
 	h("GET /admin/v1/analytics/breakdown", auth.ActionAnalyticsRead, nil, s.analyticsBreakdown)
 	h("GET /admin/v1/analytics/top", auth.ActionAnalyticsRead, nil, s.analyticsTop)
 	h("GET /admin/v1/analytics/compare", auth.ActionAnalyticsRead, nil, s.analyticsCompare)
+	h("GET /admin/v1/alerts", auth.ActionAlertsRead, nil, s.listAlerts)
+	h("GET /admin/v1/probes", auth.ActionProbesRead, nil, s.listProbes)
+	h("GET /admin/v1/alerts/history", auth.ActionAlertsRead, nil, s.alertHistory)
+	h("GET /admin/v1/silences", auth.ActionAlertsRead, nil, s.listSilences)
+	h("POST /admin/v1/silences", auth.ActionAlertsWrite, nil, s.createSilence)
+	h("DELETE /admin/v1/silences/{id}", auth.ActionAlertsWrite, nil, s.deleteSilence)
 	h("GET /admin/v1/consumers", auth.ActionConsumersRead, nil, s.listConsumers)
 	h("POST /admin/v1/consumers", auth.ActionConsumersWrite, nil, s.createConsumer)
 	h("GET /admin/v1/consumers/{name}", auth.ActionConsumersRead, s.consumerTarget, s.getConsumer)

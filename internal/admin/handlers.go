@@ -62,6 +62,14 @@ func (s *Server) listCalls(w http.ResponseWriter, r *http.Request) error {
 		}
 		f.CacheHit = &b
 	}
+	if v := q.Get("synthetic"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return badRequest("synthetic", "synthetic: %q is not true or false", v)
+		}
+		f.Synthetic = &b
+	}
+	f.Probe = q.Get("probe")
 	f.Prompt = q.Get("prompt")
 	if v := q.Get("prompt_version"); v != "" {
 		if f.PromptVersion, err = strconv.Atoi(v); err != nil || f.PromptVersion < 1 {

@@ -30,11 +30,13 @@ import (
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"gopkg.in/yaml.v3"
 
+	"github.com/hypergate/hypergate/internal/alert"
 	"github.com/hypergate/hypergate/internal/auth"
 	"github.com/hypergate/hypergate/internal/calllog"
 	"github.com/hypergate/hypergate/internal/catalog"
 	"github.com/hypergate/hypergate/internal/config"
 	"github.com/hypergate/hypergate/internal/feedback"
+	"github.com/hypergate/hypergate/internal/probe"
 	"github.com/hypergate/hypergate/internal/store"
 )
 
@@ -401,6 +403,21 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 		{"Revision", reflect.TypeFor[store.Revision](), []string{"config"}, false},
 		{"ApplyResult", reflect.TypeFor[ApplyResult](), nil, true},
 		{"Config", reflect.TypeFor[config.Config](), nil, false},
+		{"Notifier", reflect.TypeFor[config.Notifier](), nil, false},
+		{"Alert", reflect.TypeFor[config.Alert](), nil, false},
+		{"Probe", reflect.TypeFor[config.Probe](), nil, false},
+		{"ProbeAssertions", reflect.TypeFor[config.ProbeAssertions](), nil, false},
+		{"ProbeJSONAssertion", reflect.TypeFor[config.ProbeJSONAssertion](), nil, false},
+		{"ProbeStatus", reflect.TypeFor[probe.Status](), nil, true},
+		{"ProbeResult", reflect.TypeFor[probe.Result](), nil, true},
+		{"ProbeFailure", reflect.TypeFor[probe.Failure](), nil, true},
+		{"AlertThreshold", reflect.TypeFor[config.AlertThreshold](), nil, false},
+		{"AlertRuleStatus", reflect.TypeFor[alert.RuleStatus](), nil, true},
+		{"AlertGroupStatus", reflect.TypeFor[alert.GroupStatus](), nil, true},
+		{"AlertEvent", reflect.TypeFor[alert.Event](), nil, true},
+		{"AlertMatcher", reflect.TypeFor[alert.Matcher](), nil, true},
+		{"Silence", reflect.TypeFor[alert.Silence](), nil, true},
+		{"SilenceRequest", reflect.TypeFor[silenceRequest](), nil, false},
 		{"Provider", reflect.TypeFor[config.Provider](), nil, false},
 		{"Model", reflect.TypeFor[config.Model](), nil, false},
 		{"Target", reflect.TypeFor[config.Target](), nil, false},
@@ -630,7 +647,8 @@ func (c *oasCalls) ListCalls(ctx context.Context, f calllog.Filter) (calllog.Pag
 			!f.Until.IsZero() && !r.Time.Before(f.Until) ||
 			f.HasFeedback != nil && *f.HasFeedback != (len(c.feedback[r.ID]) > 0) ||
 			f.CacheHit != nil && *f.CacheHit != r.CacheHit ||
-			f.Prompt != "" && r.Prompt != f.Prompt || f.PromptVersion != 0 && r.PromptVersion != f.PromptVersion {
+			f.Prompt != "" && r.Prompt != f.Prompt || f.PromptVersion != 0 && r.PromptVersion != f.PromptVersion ||
+			f.Synthetic != nil && *f.Synthetic != r.Synthetic || f.Probe != "" && r.Probe != f.Probe {
 			continue
 		}
 		if len(page.Calls) == limit {
@@ -880,7 +898,7 @@ func newOASFixture(t *testing.T) *oasFixture {
 			{Provider: "anthropic", UpstreamModel: "claude-haiku-4-5", KeyID: "anthropic#1", Status: 429, ErrorType: "rate_limit_error", LatencyUS: 3000},
 		},
 		Fallback: true, UsageEstimated: true, Dropped: []string{"logit_bias"}, CacheHit: true,
-		Prompt: "summarize", PromptVersion: 2, Release: 3,
+		Prompt: "summarize", PromptVersion: 2, Release: 3, Synthetic: true, Probe: "chat-canary",
 	}
 	requireAllFieldsSet(t, full)
 	requireAllFieldsSet(t, full.Attempts[0])
@@ -972,6 +990,8 @@ func newOASFixture(t *testing.T) *oasFixture {
 	f.server = &Server{
 		Calls: f.calls, Keys: f.keys, Configs: f.configs,
 		Users: db, Sessions: db, Tokens: db, Audit: db, Passwords: pw, Releases: db, Analytics: db,
+		Alerts:    newOASAlerts(t, db),
+		Probes:    oasProbes{},
 		TokenHash: hex.EncodeToString(sum[:]),
 		Ready:     func(context.Context) error { return f.notReady },
 		Metrics:   promhttp.HandlerFor(reg, promhttp.HandlerOpts{}),
@@ -1014,7 +1034,8 @@ func TestOpenAPIScenarios(t *testing.T) {
 	tests := []oasCase{
 		{name: "list calls", method: "GET", target: "/admin/v1/calls", want: 200},
 		{name: "list calls with every filter", method: "GET", want: 200,
-			target: "/admin/v1/calls?since=2026-01-01T00:00:00Z&until=1900000000&consumer=web-shop&model=gpt-4o-mini&service=support-bot&status=429&has_feedback=true&cache_hit=true&prompt=summarize&prompt_version=2&limit=1"},
+			target: "/admin/v1/calls?since=2026-01-01T00:00:00Z&until=1900000000&consumer=web-shop&model=gpt-4o-mini&service=support-bot&status=429&has_feedback=true&cache_hit=true&prompt=summarize&prompt_version=2&synthetic=true&probe=chat-canary&limit=1"},
+		{name: "list calls with synthetic=maybe", method: "GET", target: "/admin/v1/calls?synthetic=maybe", want: 400},
 		{name: "list calls with cache_hit=maybe", method: "GET", target: "/admin/v1/calls?cache_hit=maybe", want: 400},
 		{name: "list calls with prompt_version=0", method: "GET", target: "/admin/v1/calls?prompt=summarize&prompt_version=0", want: 400},
 		{name: "list calls, first page", method: "GET", target: "/admin/v1/calls?limit=1", want: 200},
@@ -1030,6 +1051,23 @@ func TestOpenAPIScenarios(t *testing.T) {
 		{name: "get call", method: "GET", target: "/admin/v1/calls/req_full", want: 200},
 		{name: "get call without feedback", method: "GET", target: "/admin/v1/calls/req_minimal", want: 200},
 		{name: "get unknown call", method: "GET", target: "/admin/v1/calls/req_nope", want: 404},
+
+		{name: "list alerts", method: "GET", target: "/admin/v1/alerts", want: 200},
+		{name: "list probes", method: "GET", target: "/admin/v1/probes", want: 200},
+		{name: "list firing alerts", method: "GET", target: "/admin/v1/alerts?state=firing", want: 200},
+		{name: "list alerts in a bad state", method: "GET", target: "/admin/v1/alerts?state=angry", want: 400},
+		{name: "alert history", method: "GET", target: "/admin/v1/alerts/history?rule=errors-high&since=2026-01-01T00:00:00Z&until=1900000000&limit=10", want: 200},
+		{name: "alert history with limit 0", method: "GET", target: "/admin/v1/alerts/history?limit=0", want: 400},
+		{name: "list silences", method: "GET", target: "/admin/v1/silences?expired=true", want: 200},
+		{name: "list silences with expired=maybe", method: "GET", target: "/admin/v1/silences?expired=maybe", want: 400},
+		{name: "create silence", method: "POST", target: "/admin/v1/silences", want: 201,
+			body: `{"matchers":[{"name":"rule","value":"errors-high"}],"duration":"2h","comment":"deploy"}`},
+		{name: "create silence without comment", method: "POST", target: "/admin/v1/silences", want: 400,
+			body: `{"matchers":[{"name":"rule","value":"errors-high"}],"duration":"2h"}`},
+		{name: "create silence with a bad regex", method: "POST", target: "/admin/v1/silences", want: 400,
+			body: `{"matchers":[{"name":"rule","value":"(","regex":true}],"duration":"2h","comment":"x"}`},
+		{name: "delete silence", method: "DELETE", target: "/admin/v1/silences/sil_fixture", want: 204},
+		{name: "delete unknown silence", method: "DELETE", target: "/admin/v1/silences/sil_nope", want: 404},
 
 		{name: "analytics time series", method: "GET", target: "/admin/v1/analytics/timeseries?from=2026-01-01T00:00:00Z&to=2026-01-01T01:00:00Z&metric=requests,latency_p95,ttft_p95&model=gpt-4o-mini", want: 200},
 		{name: "analytics time series as csv", method: "GET", target: "/admin/v1/analytics/timeseries?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z&format=csv", want: 200},

@@ -249,3 +249,28 @@ type pruneFunc func(ctx context.Context, res Resolution, before time.Time) (int6
 func (f pruneFunc) PruneRollups(ctx context.Context, res Resolution, before time.Time) (int64, error) {
 	return f(ctx, res, before)
 }
+
+// TestAggregatorLeavesOutSynthetic checks that probe calls never reach the
+// rollups, whatever they cost or however they failed: analytics describe
+// what clients got.
+func TestAggregatorLeavesOutSynthetic(t *testing.T) {
+	at := time.Date(2026, 5, 1, 10, 0, 30, 0, time.UTC)
+	agg := NewAggregator()
+	agg.Add(&calllog.Record{ID: "a", Time: at, Model: "m", Status: 200, LatencyUS: 1000})
+	agg.Add(&calllog.Record{ID: "b", Time: at, Model: "m", Status: 502, LatencyUS: 9000, Synthetic: true, Probe: "p"})
+	agg.Add(&calllog.Record{ID: "c", Time: at, Model: "other", Status: 200, Synthetic: true, Probe: "p"})
+	var requests, errs int64
+	for _, r := range agg.Rows() {
+		if r.Resolution != Minute {
+			continue
+		}
+		if r.Key.Model != "m" {
+			t.Errorf("row for model %q: synthetic calls made a row", r.Key.Model)
+		}
+		requests += r.Requests
+		errs += r.Errors
+	}
+	if requests != 1 || errs != 0 {
+		t.Errorf("minute rollups count %d requests, %d errors; want 1, 0", requests, errs)
+	}
+}

@@ -237,8 +237,14 @@ func NewAggregator() *Aggregator {
 	return a
 }
 
-// Add counts rec at every resolution.
+// Add counts rec at every resolution; a synthetic (probe) call is not
+// counted.
 func (a *Aggregator) Add(rec *calllog.Record) {
+	if rec.Synthetic {
+		// Probe calls measure the gateway; counted with the clients'
+		// calls they would skew error rates and latencies users see.
+		return
+	}
 	k := KeyOf(rec)
 	for _, res := range Resolutions {
 		b := res.Truncate(rec.Time)

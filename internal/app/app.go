@@ -26,6 +26,7 @@ import (
 	"github.com/hypergate/hypergate/internal/gateway"
 	"github.com/hypergate/hypergate/internal/llm"
 	"github.com/hypergate/hypergate/internal/policy"
+	"github.com/hypergate/hypergate/internal/probe"
 	// Provider families register their types when imported.
 	_ "github.com/hypergate/hypergate/internal/provider/anthropic"
 	_ "github.com/hypergate/hypergate/internal/provider/azure"
@@ -48,7 +49,9 @@ type App struct {
 	tracer  *telemetry.Tracer      // nil: tracing off
 	subs    *catalog.Subscriptions // the approval flow (catalog.go)
 	hooks   *catalog.Webhooks
-	subsMu  sync.Mutex // orders reloads of subscriptions into the data plane
+	alerts  *alerting        // alert rules (alerts.go)
+	probes  *probe.Scheduler // synthetic probes (probes.go)
+	subsMu  sync.Mutex       // orders reloads of subscriptions into the data plane
 
 	dataSrv  *fasthttp.Server
 	adminSrv *http.Server
@@ -134,7 +137,7 @@ func New(ctx context.Context, s Settings, logOut, out io.Writer) (*App, error) {
 	}
 	fb := &feedback.Service{Store: feedbackStore{db}, Calls: callOwners{db}, Pending: pendingFunc(func(id string) (string, bool) { return a.rec.Pending(id) })}
 	a.gw = gateway.New(gateway.Options{
-		Recorder:       recordFunc(func(r calllog.Record) { a.rec.Record(r) }),
+		Recorder:       recordFunc(a.recordCall),
 		Feedback:       fb,
 		Metrics:        a.metrics,
 		Logger:         a.log,
@@ -160,6 +163,8 @@ func New(ctx context.Context, s Settings, logOut, out io.Writer) (*App, error) {
 		"replayed": func() float64 { return float64(a.rec.Stats().Replayed) },
 		"dropped":  func() float64 { return float64(a.rec.Stats().Dropped) },
 	})
+	a.alerts = a.newAlerting()
+	a.probes = a.newProbes()
 	if err := a.recordMissingReleases(ctx); err != nil {
 		return nil, fmt.Errorf("recording releases: %w", err)
 	}
@@ -181,6 +186,8 @@ func New(ctx context.Context, s Settings, logOut, out io.Writer) (*App, error) {
 	a.dataSrv = a.gw.Server()
 	adm := &admin.Server{
 		Analytics:   db,
+		Alerts:      alertsView{db, a.alerts},
+		Probes:      a.probes,
 		Calls:       db,
 		Keys:        keyManager{a},
 		Configs:     configs{a},
@@ -317,6 +324,7 @@ func (a *App) Apply(ctx context.Context, cfg *config.Config, author, message str
 	a.cfg, a.rev = cfg, rev.Number
 	a.seedPoliciesOrWarn(ctx, snap)
 	a.gw.SetSnapshot(snap)
+	a.probes.Update(cfg)
 	res.Revision = &rev
 	a.log.Info("configuration applied", "revision", rev.Number, "author", author, "changes", len(diff))
 	return res, nil
@@ -388,6 +396,7 @@ func (a *App) sync(ctx context.Context) {
 				a.cfg, a.rev = cfg, rv.Number
 				a.seedPoliciesOrWarn(ctx, snap)
 				a.gw.SetSnapshot(snap)
+				a.probes.Update(cfg)
 				a.log.Info("configuration reloaded from store", "revision", rv.Number)
 			}
 		}
@@ -434,7 +443,11 @@ func (a *App) Start() error {
 	}()
 	ctx, cancel := context.WithCancel(context.Background())
 	a.stop = cancel
-	a.loops.Add(3)
+	a.loops.Add(4)
+	go func() {
+		defer a.loops.Done()
+		a.alerts.run(ctx, a.s.AlertInterval)
+	}()
 	go func() {
 		defer a.loops.Done()
 		calllog.Retention{MaxAge: a.s.RetentionAge, MaxBytes: a.s.RetentionBytes, Logger: a.log}.Run(ctx, a.db)
@@ -457,6 +470,9 @@ func (a *App) Start() error {
 			}
 		}
 	}()
+	cfg, _ := a.current()
+	a.probes.Update(cfg)
+	a.probes.Start()
 	a.log.Info("hypergate started", "listen", a.dataLn.Addr().String(), "admin_listen", a.adminLn.Addr().String(),
 		"store", a.db.Dialect(), "revision", a.rev)
 	return nil
@@ -497,6 +513,7 @@ func (a *App) Run(ctx context.Context) error {
 func (a *App) Shutdown(ctx context.Context) error {
 	a.log.Info("shutting down: finishing in-flight requests")
 	var errs []error
+	a.probes.Close() // before the data plane, so that no run is cut short
 	grace, cancel := context.WithTimeout(ctx, a.s.ShutdownGrace)
 	defer cancel()
 	if a.dataSrv != nil && a.dataLn != nil {
@@ -521,6 +538,7 @@ func (a *App) Shutdown(ctx context.Context) error {
 		a.log.Warn("shutting down subscription webhooks", "error", err)
 	}
 	hcancel()
+	a.alerts.close(ctx)
 	if err := a.rec.Close(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("flushing call records: %w", err))
 	}

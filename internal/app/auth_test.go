@@ -168,6 +168,8 @@ func roleMatrix(t *testing.T, e *authEnv) {
 		e.mustDo(200, "POST", "/admin/v1/subscriptions/"+id+"/approve", "")
 		return id
 	}
+	// A silence of shop's alerts, which team payments owns.
+	const matrixSilence = `{"matchers":[{"name":"consumer","value":"shop"}],"duration":"1h","comment":"matrix"}`
 	const matrixDoc = `{"openapi":"3.1.0","info":{"title":"Pay","version":"1"},"paths":{}}`
 	type req struct{ path, body string }
 	// One request per route; prepare may create what the request acts on,
@@ -303,6 +305,14 @@ func roleMatrix(t *testing.T, e *authEnv) {
 		"POST /admin/v1/subscriptions/{id}/revoke": func() req {
 			return req{"/admin/v1/subscriptions/" + approved() + "/revoke", `{"reason":"matrix"}`}
 		},
+		"GET /admin/v1/alerts":         func() req { return req{"/admin/v1/alerts", ""} },
+		"GET /admin/v1/alerts/history": func() req { return req{"/admin/v1/alerts/history", ""} },
+		"GET /admin/v1/silences":       func() req { return req{"/admin/v1/silences", ""} },
+		"POST /admin/v1/silences":      func() req { return req{"/admin/v1/silences", matrixSilence} },
+		"DELETE /admin/v1/silences/{id}": func() req {
+			return req{"/admin/v1/silences/" + gjson.GetBytes(e.mustDo(201, "POST", "/admin/v1/silences", matrixSilence), "id").Str, ""}
+		},
+		"GET /admin/v1/probes":     func() req { return req{"/admin/v1/probes", ""} },
 		"GET /debug/pprof/":        func() req { return req{"/debug/pprof/", ""} },
 		"GET /debug/pprof/profile": func() req { return req{"/debug/pprof/profile?seconds=1", ""} },
 		"GET /debug/pprof/trace":   func() req { return req{"/debug/pprof/trace?seconds=1", ""} },

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/hypergate/hypergate/internal/alert"
 	"github.com/hypergate/hypergate/internal/analytics"
 	"github.com/hypergate/hypergate/internal/telemetry"
 )
@@ -54,6 +55,14 @@ type Settings struct {
 	// (HYPERGATE_SESSION_IDLE, default 2h); SessionMax ends any session this
 	// long after sign-in (HYPERGATE_SESSION_MAX, default 24h).
 	SessionIdle, SessionMax time.Duration
+	// AlertInterval is how often the alert rules are evaluated
+	// (HYPERGATE_ALERT_INTERVAL, default 15s).
+	AlertInterval time.Duration
+	// AdminURL is where people reach the admin API, e.g.
+	// https://gateway-admin.example.com; alert notifications link the
+	// matching calls under it, and relatively without it
+	// (HYPERGATE_ADMIN_URL).
+	AdminURL string
 
 	// OTLPEndpoint is the OpenTelemetry collector traces are sent to over
 	// OTLP/HTTP, e.g. http://otel-collector:4318 (/v1/traces is added to a
@@ -92,6 +101,7 @@ func (s *Settings) FromEnv() error {
 	str(&s.AdminToken, "HYPERGATE_ADMIN_TOKEN", "")
 	str(&s.LogLevel, "HYPERGATE_LOG_LEVEL", "info")
 	str(&s.PricesFile, "HYPERGATE_PRICES", "")
+	str(&s.AdminURL, "HYPERGATE_ADMIN_URL", "")
 	str(&s.OTLPEndpoint, "HYPERGATE_OTLP_ENDPOINT", "")
 	str(&s.OTLPHeaders, "HYPERGATE_OTLP_HEADERS", "")
 	if s.TraceSampleRatio == 0 {
@@ -168,6 +178,7 @@ func (s *Settings) FromEnv() error {
 		{&s.SyncInterval, "HYPERGATE_SYNC_INTERVAL", 5 * time.Second},
 		{&s.SessionIdle, "HYPERGATE_SESSION_IDLE", 2 * time.Hour},
 		{&s.SessionMax, "HYPERGATE_SESSION_MAX", 24 * time.Hour},
+		{&s.AlertInterval, "HYPERGATE_ALERT_INTERVAL", alert.DefaultInterval},
 	}
 	for _, d := range durs {
 		if *d.dst != 0 {

@@ -132,6 +132,7 @@ const (
 	// Consumer-owned.
 	ActionCallsRead      Action = "calls.read"
 	ActionAnalyticsRead  Action = "analytics.read" // rollups, scoped to one's consumers and services as calls are
+	ActionAlertsRead     Action = "alerts.read"    // alert states and history, scoped as calls are
 	ActionFeedbackWrite  Action = "feedback.write"
 	ActionConsumersRead  Action = "consumers.read"
 	ActionConsumersWrite Action = "consumers.write"
@@ -152,6 +153,9 @@ const (
 	ActionMembersRead          Action = "members.read"
 	ActionMembersWrite         Action = "members.write"
 	ActionAuditRead            Action = "audit.read"
+	// ActionAlertsWrite creates and deletes silences; a team's silences
+	// must name one of its consumers or services.
+	ActionAlertsWrite Action = "alerts.write"
 
 	// Global.
 	ActionTeamsManage      Action = "teams.manage" // create and delete teams
@@ -164,6 +168,10 @@ const (
 	ActionTokensRead       Action = "tokens.read"
 	ActionTokensWrite      Action = "tokens.write"
 	ActionDebugRead        Action = "debug.read" // profiles reveal memory contents
+	// ActionProbesRead lists the synthetic probes and their results; global
+	// because probes are part of the configuration and may call as any
+	// consumer.
+	ActionProbesRead Action = "probes.read"
 )
 
 // ActionSpec is an action's row in the permission table.
@@ -187,6 +195,7 @@ var actions = map[Action]ActionSpec{
 
 	ActionCallsRead:      {ScopeConsumer, false},
 	ActionAnalyticsRead:  {ScopeConsumer, false},
+	ActionAlertsRead:     {ScopeConsumer, false},
 	ActionFeedbackWrite:  {ScopeConsumer, true},
 	ActionConsumersRead:  {ScopeConsumer, false},
 	ActionConsumersWrite: {ScopeConsumer, true},
@@ -203,6 +212,7 @@ var actions = map[Action]ActionSpec{
 	ActionMembersRead:          {ScopeTeam, false},
 	ActionMembersWrite:         {ScopeTeam, true},
 	ActionAuditRead:            {ScopeTeam, false},
+	ActionAlertsWrite:          {ScopeTeam, true},
 
 	ActionTeamsManage:      {ScopeGlobal, true},
 	ActionConfigRead:       {ScopeGlobal, false},
@@ -214,6 +224,7 @@ var actions = map[Action]ActionSpec{
 	ActionTokensRead:       {ScopeGlobal, false},
 	ActionTokensWrite:      {ScopeGlobal, true},
 	ActionDebugRead:        {ScopeGlobal, false},
+	ActionProbesRead:       {ScopeGlobal, false},
 }
 
 // grants is the permission model's second half: the actions each role may
@@ -221,31 +232,31 @@ var actions = map[Action]ActionSpec{
 // RoleAdmin is granted every action (see Grants).
 var grants = map[Role][]Action{
 	RoleTeamAdmin: {
-		ActionCallsRead, ActionAnalyticsRead, ActionFeedbackWrite,
+		ActionCallsRead, ActionAnalyticsRead, ActionAlertsRead, ActionFeedbackWrite,
 		ActionConsumersRead, ActionConsumersWrite, ActionKeysRead, ActionKeysWrite, ActionSubscriptionsRequest,
 		ActionServicesRead, ActionServicesWrite, ActionSubscriptionsApprove,
 		ActionTeamsRead, ActionTeamsUpdate, ActionMembersRead, ActionMembersWrite,
-		ActionAuditRead,
+		ActionAuditRead, ActionAlertsWrite,
 	},
 	RoleDeveloper: {
-		ActionCallsRead, ActionAnalyticsRead, ActionFeedbackWrite,
+		ActionCallsRead, ActionAnalyticsRead, ActionAlertsRead, ActionFeedbackWrite,
 		ActionConsumersRead, ActionConsumersWrite, ActionKeysRead, ActionKeysWrite, ActionSubscriptionsRequest,
 		ActionServicesRead, ActionServicesWrite,
 		ActionTeamsRead, ActionMembersRead,
-		ActionConfigRead, ActionRevisionsRead,
+		ActionConfigRead, ActionRevisionsRead, ActionProbesRead,
 	},
 	RoleReviewer: {
-		ActionCallsRead, ActionAnalyticsRead, ActionFeedbackWrite,
+		ActionCallsRead, ActionAnalyticsRead, ActionAlertsRead, ActionFeedbackWrite,
 		ActionConsumersRead, ActionServicesRead,
-		ActionTeamsRead, ActionMembersRead,
+		ActionTeamsRead, ActionMembersRead, ActionProbesRead,
 	},
 	RoleViewer: {
-		ActionCallsRead, ActionAnalyticsRead, ActionConsumersRead, ActionKeysRead, ActionServicesRead,
+		ActionCallsRead, ActionAnalyticsRead, ActionAlertsRead, ActionConsumersRead, ActionKeysRead, ActionServicesRead,
 		ActionTeamsRead, ActionMembersRead,
-		ActionConfigRead, ActionRevisionsRead,
+		ActionConfigRead, ActionRevisionsRead, ActionProbesRead,
 	},
 	RoleConsumer: {
-		ActionCallsRead, ActionAnalyticsRead, ActionConsumersRead, ActionKeysRead, ActionSubscriptionsRequest,
+		ActionCallsRead, ActionAnalyticsRead, ActionAlertsRead, ActionConsumersRead, ActionKeysRead, ActionSubscriptionsRequest,
 	},
 }
 

@@ -104,6 +104,10 @@ func appendRecord(b []byte, rec *Record) ([]byte, error) {
 	b = appendStringField(b, `,"prompt":`, rec.Prompt)
 	b = appendIntField(b, `,"prompt_version":`, int64(rec.PromptVersion))
 	b = appendIntField(b, `,"release":`, int64(rec.Release))
+	if rec.Synthetic {
+		b = append(b, `,"synthetic":true`...)
+	}
+	b = appendStringField(b, `,"probe":`, rec.Probe)
 	return append(b, '}'), nil
 }
 

@@ -59,6 +59,8 @@ func fullRecord() Record {
 		Prompt:         "summarize «v2»",
 		PromptVersion:  2,
 		Release:        7,
+		Synthetic:      true,
+		Probe:          "chat-canary",
 	}
 }
 

@@ -59,6 +59,12 @@ type Record struct {
 	// canary's when the call fell in its share; 0 for calls no service's
 	// route took, or to a service with no release known yet.
 	Release int `json:"release,omitempty"`
+	// Synthetic is true for a call a probe made (internal/probe), not a
+	// client: analytics leave such calls out. Probe names that probe, and
+	// for a failed assertion ErrorType is probe_assertion_failed and
+	// ErrorMessage says which assertion failed.
+	Synthetic bool   `json:"synthetic,omitempty"`
+	Probe     string `json:"probe,omitempty"`
 }
 
 // Attempt is one try of a call against one target. It names the key by its
@@ -87,6 +93,11 @@ type Filter struct {
 	// Prompt and PromptVersion: only calls of this prompt API (and version).
 	Prompt        string
 	PromptVersion int
+	// Synthetic: nil = any, true = only probe calls, false = only client
+	// calls.
+	Synthetic *bool
+	// Probe: only the calls of this probe.
+	Probe string
 	// Cursor is the opaque value returned as Page.Next by the previous page.
 	Cursor string
 	Limit  int

@@ -21,6 +21,9 @@ type Config struct {
 	Teams     []Team     `yaml:"teams,omitempty" json:"teams"`
 	Services  []Service  `yaml:"services,omitempty" json:"services"`
 	Prompts   []Prompt   `yaml:"prompts,omitempty" json:"prompts"`
+	Notifiers []Notifier `yaml:"notifiers,omitempty" json:"notifiers"`
+	Alerts    []Alert    `yaml:"alerts,omitempty" json:"alerts"`
+	Probes    []Probe    `yaml:"probes,omitempty" json:"probes"`
 }
 
 // Provider is an upstream API account the gateway forwards calls to.
@@ -392,6 +395,15 @@ func (c *Config) ApplyDefaults() {
 	}
 	for i := range c.Services {
 		c.Services[i].applyDefaults()
+	}
+	c.Notifiers = nilIfEmpty(c.Notifiers)
+	c.Alerts = nilIfEmpty(c.Alerts)
+	c.Probes = nilIfEmpty(c.Probes)
+	for i := range c.Probes {
+		c.Probes[i].applyDefaults()
+	}
+	for i := range c.Alerts {
+		c.Alerts[i].applyDefaults()
 	}
 }
 

@@ -19,6 +19,9 @@ var entityKinds = map[string]string{
 	"teams":     "team",
 	"services":  "service",
 	"prompts":   "prompt",
+	"notifiers": "notifier",
+	"alerts":    "alert",
+	"probes":    "probe",
 }
 
 // Diff lists what differs between two configurations, one line per change

@@ -252,6 +252,12 @@ teams:
 		"- service support-bot",
 		"- prompt classify",
 		"- prompt summarize",
+		"- notifier chat",
+		"- notifier ops",
+		"- alert errors-high",
+		"- alert slow-answers",
+		"- probe chat-canary",
+		"- probe orders-health",
 	}
 	if got := Diff(from, to); !reflect.DeepEqual(got, want) {
 		t.Errorf("got:\n%q\nwant:\n%q", got, want)

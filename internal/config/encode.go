@@ -129,5 +129,14 @@ func (c Config) MarshalJSON() ([]byte, error) {
 	if p.Prompts == nil {
 		p.Prompts = []Prompt{}
 	}
+	if p.Notifiers == nil {
+		p.Notifiers = []Notifier{}
+	}
+	if p.Alerts == nil {
+		p.Alerts = []Alert{}
+	}
+	if p.Probes == nil {
+		p.Probes = []Probe{}
+	}
 	return json.Marshal(p)
 }

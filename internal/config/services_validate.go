@@ -36,6 +36,8 @@ func (v *validator) validateSections(c *Config, models map[string]bool) {
 		routes = v.routeConflicts(s, path, routes)
 	}
 	v.prompts(c.Prompts, models, teams)
+	v.alerts(c.Alerts, v.notifiers(c.Notifiers))
+	v.probes(c.Probes, models, c.Consumers)
 	issuers := map[string]string{}
 	for i, k := range c.Consumers {
 		path := fmt.Sprintf("consumers[%d]", i)

@@ -37,7 +37,7 @@ var callColumns = []string{
 	"input_tokens", "output_tokens", "cost_usd", "stream", "request_bytes", "response_bytes",
 	"client_ip", "user_agent", "trace_id", "request_body", "response_body", "size_bytes",
 	"attempts", "fallback", "usage_estimated", "dropped", "service", "route", "cache_hit",
-	"prompt", "prompt_version", "service_release",
+	"prompt", "prompt_version", "service_release", "synthetic", "probe",
 }
 
 // listColumns are the columns ListCalls reads: everything but the bodies.
@@ -45,7 +45,7 @@ const listColumns = "id, time_us, consumer, key_id, endpoint, model, provider, u
 	"status, error_type, error_message, latency_us, upstream_us, ttft_us, " +
 	"input_tokens, output_tokens, cost_usd, stream, request_bytes, response_bytes, " +
 	"client_ip, user_agent, trace_id, attempts, fallback, usage_estimated, dropped, service, route, cache_hit, " +
-	"prompt, prompt_version, service_release"
+	"prompt, prompt_version, service_release, synthetic, probe"
 
 // rowOverhead approximates the bytes a call row costs beyond its variable
 // fields: 16 fixed-width columns, the row header and the entries in the
@@ -211,7 +211,7 @@ func (db *DB) insertCallChunk(ctx context.Context, tx *sql.Tx, recs []calllog.Re
 			r.InputTokens, r.OutputTokens, r.CostUSD, r.Stream, r.RequestBytes, r.ResponseBytes,
 			r.ClientIP, r.UserAgent, r.TraceID, r.RequestBody, r.ResponseBody, size,
 			encodeAttempts(r.Attempts), r.Fallback, r.UsageEstimated, encodeStrings(r.Dropped), r.Service, r.Route, r.CacheHit,
-			r.Prompt, r.PromptVersion, r.Release,
+			r.Prompt, r.PromptVersion, r.Release, r.Synthetic, r.Probe,
 		)
 	}
 	rows, err := tx.StmtContext(ctx, st).QueryContext(ctx, args...)
@@ -243,7 +243,7 @@ func scanCall(s interface{ Scan(...any) error }, withBodies bool) (calllog.Recor
 		&r.Status, &r.ErrorType, &r.ErrorMessage, &r.LatencyUS, &r.UpstreamUS, &r.TTFTUS,
 		&r.InputTokens, &r.OutputTokens, &r.CostUSD, &r.Stream, &r.RequestBytes, &r.ResponseBytes,
 		&r.ClientIP, &r.UserAgent, &r.TraceID, &attempts, &r.Fallback, &r.UsageEstimated, &dropped, &r.Service, &r.Route, &r.CacheHit,
-		&r.Prompt, &r.PromptVersion, &r.Release,
+		&r.Prompt, &r.PromptVersion, &r.Release, &r.Synthetic, &r.Probe,
 	}
 	if withBodies {
 		dest = append(dest, &r.RequestBody, &r.ResponseBody)
@@ -371,6 +371,14 @@ func (db *DB) ListCalls(ctx context.Context, f calllog.Filter) (calllog.Page, er
 	if f.PromptVersion != 0 {
 		where = append(where, "prompt_version = ?")
 		args = append(args, f.PromptVersion)
+	}
+	if f.Synthetic != nil {
+		where = append(where, "synthetic = ?")
+		args = append(args, *f.Synthetic)
+	}
+	if f.Probe != "" {
+		where = append(where, "probe = ?")
+		args = append(args, f.Probe)
 	}
 	if f.Cursor != "" {
 		us, id, err := decodeCursor(f.Cursor)

@@ -180,8 +180,8 @@ func (db *DB) RebuildRollups(ctx context.Context, from, to time.Time) error {
 			return fmt.Errorf("deleting rollups: %w", err)
 		}
 		rows, err := tx.QueryContext(ctx, db.Rebind("SELECT time_us, service, route, model, provider, consumer, status, "+
-			"latency_us, ttft_us, input_tokens, output_tokens, cost_usd, cache_hit FROM calls WHERE time_us >= ? AND time_us < ?"),
-			from.UnixMicro(), to.UnixMicro())
+			"latency_us, ttft_us, input_tokens, output_tokens, cost_usd, cache_hit FROM calls WHERE time_us >= ? AND time_us < ? AND synthetic = ?"),
+			from.UnixMicro(), to.UnixMicro(), false)
 		if err != nil {
 			return fmt.Errorf("reading calls: %w", err)
 		}

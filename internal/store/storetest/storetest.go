@@ -48,6 +48,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"Catalog", Catalog},
 		{"Releases", Releases},
 		{"Rollups", Rollups},
+		{"Alerts", Alerts},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -129,6 +130,7 @@ func fullRecord(id string, at time.Time) calllog.Record {
 		Fallback: true, UsageEstimated: true, CacheHit: true,
 		Dropped: []string{"messages[].audio", "logit_bias", `odd "quoted" name`},
 		Prompt:  "summarize", PromptVersion: 3, Release: 12,
+		Synthetic: true, Probe: "chat-canary",
 	}
 }
 
@@ -322,7 +324,11 @@ func fixture() []calllog.Record {
 			Endpoint:    "/v1/chat/completions",
 			RequestBody: "body",
 			CacheHit:    i%7 == 2,
+			Synthetic:   i%5 == 3,
 		})
+		if recs[i].Synthetic {
+			recs[i].Probe = []string{"chat-canary", "orders-health"}[i%2]
+		}
 		if p := prompts[i%len(prompts)]; p != "" {
 			recs[i].Prompt, recs[i].PromptVersion = p, 1+i%3
 		}
@@ -388,6 +394,9 @@ func testListCallsFilters(t *testing.T, db *store.DB) {
 		{"not cache hits", calllog.Filter{CacheHit: ptr(false), Model: "gpt-4o-mini"}, func(_ int, r calllog.Record) bool {
 			return !r.CacheHit && r.Model == "gpt-4o-mini"
 		}},
+		{"synthetic", calllog.Filter{Synthetic: ptr(true)}, func(_ int, r calllog.Record) bool { return r.Synthetic }},
+		{"not synthetic", calllog.Filter{Synthetic: ptr(false)}, func(_ int, r calllog.Record) bool { return !r.Synthetic }},
+		{"probe", calllog.Filter{Probe: "orders-health"}, func(_ int, r calllog.Record) bool { return r.Probe == "orders-health" }},
 		{"prompt", calllog.Filter{Prompt: "summarize"}, func(_ int, r calllog.Record) bool { return r.Prompt == "summarize" }},
 		{"prompt version", calllog.Filter{Prompt: "summarize", PromptVersion: 2}, func(_ int, r calllog.Record) bool {
 			return r.Prompt == "summarize" && r.PromptVersion == 2
