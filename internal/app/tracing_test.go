@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -204,6 +205,8 @@ func TestDashboardMetrics(t *testing.T) {
 	// and of every instrument, series or not yet.
 	col := newCollector(t)
 	e := start(t, func(s *app.Settings) { s.OTLPEndpoint = col.srv.URL })
+	// A configured probe has its series before it first runs.
+	e.apply(fmt.Sprintf(baseConfig, e.up.BaseURL()) + "probes:\n  - { name: chat, model: gpt-4o-mini, consumer: shop, interval: 1h }\n")
 	known := map[string]bool{}
 	for _, n := range telemetry.NewMetrics().Names() {
 		known[n] = true

@@ -210,6 +210,23 @@ func (s *Scheduler) Update(cfg *config.Config) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// Every configured probe has its series from the start (zero until it
+	// runs), so dashboards and alerts see a probe before its first result;
+	// removed probes lose theirs.
+	names := map[string]bool{}
+	for _, sp := range specs {
+		names[sp.probe.Name] = true
+		s.runs.WithLabelValues(sp.probe.Name, "pass")
+		s.runs.WithLabelValues(sp.probe.Name, "fail")
+		s.duration.WithLabelValues(sp.probe.Name)
+	}
+	for _, old := range s.specs {
+		if !names[old.probe.Name] {
+			s.runs.DeleteLabelValues(old.probe.Name, "pass")
+			s.runs.DeleteLabelValues(old.probe.Name, "fail")
+			s.duration.DeleteLabelValues(old.probe.Name)
+		}
+	}
 	s.specs = specs
 	if s.ctx != nil {
 		s.reconcile()
