@@ -346,7 +346,13 @@ func TestFailingReceiverIsRetried(t *testing.T) {
 	if a := f.rc.attempts.Load(); a != 3 {
 		t.Errorf("attempts = %d, want 3 (two failures, one success)", a)
 	}
+	// The receiver has the body before the sender counts the delivery.
+	deadline := time.Now().Add(5 * time.Second)
 	st := f.sender.Stats()
+	for st.Delivered == 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+		st = f.sender.Stats()
+	}
 	if st.Delivered != 1 || st.Retries != 2 || st.Failed != 0 {
 		t.Errorf("stats = %+v", st)
 	}
