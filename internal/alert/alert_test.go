@@ -20,6 +20,7 @@ import (
 	"github.com/hypergate/hypergate/internal/calllog"
 	"github.com/hypergate/hypergate/internal/config"
 	"github.com/hypergate/hypergate/internal/store"
+	"github.com/hypergate/hypergate/internal/webhook"
 )
 
 // clock is a fake clock the tests move by hand.
@@ -59,7 +60,7 @@ func newReceiver(t *testing.T, secret string) *receiver {
 		rc.mu.Lock()
 		defer rc.mu.Unlock()
 		ts := r.Header.Get(alert.TimestampHeader)
-		if !alert.VerifySignature(rc.secret, ts, body, r.Header.Get(alert.SignatureHeader)) {
+		if !webhook.Verify(rc.secret, ts, body, r.Header.Get(alert.SignatureHeader)) {
 			rc.bad = append(rc.bad, "bad signature "+r.Header.Get(alert.SignatureHeader))
 		}
 		var n alert.Notification

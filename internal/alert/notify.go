@@ -4,9 +4,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,14 +17,15 @@ import (
 	"time"
 
 	"github.com/hypergate/hypergate/internal/config"
+	"github.com/hypergate/hypergate/internal/webhook"
 )
 
 // Webhook request headers. The signature covers the timestamp and the
 // body ("<timestamp>.<body>"), so a captured notification cannot be
 // replayed later with a fresh timestamp.
 const (
-	SignatureHeader = "X-Hypergate-Signature" // sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">
-	TimestampHeader = "X-Hypergate-Timestamp" // unix seconds of this attempt
+	SignatureHeader = webhook.SignatureHeader // sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">
+	TimestampHeader = webhook.TimestampHeader // unix seconds of this attempt
 	EventHeader     = "X-Hypergate-Event"     // alert.firing or alert.resolved
 	DeliveryHeader  = "X-Hypergate-Delivery"  // the notification id, the same on every attempt
 )
@@ -69,22 +67,6 @@ type Notice struct {
 	Since time.Time `json:"since"`
 	// CallsURL lists the matching calls in the admin API.
 	CallsURL string `json:"calls_url"`
-}
-
-// Sign returns the X-Hypergate-Signature value of body sent at timestamp
-// (unix seconds) under secret.
-func Sign(secret []byte, timestamp string, body []byte) string {
-	m := hmac.New(sha256.New, secret)
-	m.Write([]byte(timestamp))
-	m.Write([]byte{'.'})
-	m.Write(body)
-	return "sha256=" + hex.EncodeToString(m.Sum(nil))
-}
-
-// VerifySignature reports, in constant time, whether header is the
-// signature of body sent at timestamp under secret: what a receiver does.
-func VerifySignature(secret []byte, timestamp string, body []byte, header string) bool {
-	return hmac.Equal([]byte(Sign(secret, timestamp, body)), []byte(header))
 }
 
 // SlackText renders n as the text of a Slack-compatible message.
@@ -348,7 +330,7 @@ func (s *Sender) attempt(j job) error {
 		req.Header.Set(EventHeader, j.event)
 		req.Header.Set(DeliveryHeader, j.id)
 		if len(j.target.Secret) > 0 {
-			req.Header.Set(SignatureHeader, Sign(j.target.Secret, ts, j.body))
+			req.Header.Set(SignatureHeader, webhook.Sign(j.target.Secret, ts, j.body))
 		}
 	}
 	resp, err := s.o.Client.Do(req)

@@ -17,6 +17,7 @@ import (
 	"github.com/hypergate/hypergate/internal/alert"
 	"github.com/hypergate/hypergate/internal/app"
 	"github.com/hypergate/hypergate/internal/calllog"
+	"github.com/hypergate/hypergate/internal/webhook"
 )
 
 // TestAlertFiresAndResolves runs an error_rate rule end to end: the
@@ -35,7 +36,7 @@ func TestAlertFiresAndResolves(t *testing.T) {
 		body, _ := io.ReadAll(r.Body)
 		mu.Lock()
 		defer mu.Unlock()
-		if !alert.VerifySignature([]byte(secret), r.Header.Get(alert.TimestampHeader), body, r.Header.Get(alert.SignatureHeader)) {
+		if !webhook.Verify([]byte(secret), r.Header.Get(alert.TimestampHeader), body, r.Header.Get(alert.SignatureHeader)) {
 			bad = append(bad, "bad signature")
 		}
 		var n alert.Notification

@@ -18,6 +18,7 @@ import (
 	"github.com/hypergate/hypergate/internal/app"
 	"github.com/hypergate/hypergate/internal/auth"
 	"github.com/hypergate/hypergate/internal/catalog"
+	"github.com/hypergate/hypergate/internal/webhook"
 )
 
 const hookSecret = "whsec-e2e-0123456789abcdefghij"
@@ -37,7 +38,7 @@ func newHookReceiver(t *testing.T) *hookReceiver {
 		body, _ := io.ReadAll(r.Body)
 		h.mu.Lock()
 		defer h.mu.Unlock()
-		if !catalog.VerifySignature([]byte(hookSecret), body, r.Header.Get(catalog.SignatureHeader)) {
+		if !webhook.Verify([]byte(hookSecret), r.Header.Get(catalog.TimestampHeader), body, r.Header.Get(catalog.SignatureHeader)) {
 			h.bad++
 			w.WriteHeader(401)
 			return

@@ -3,9 +3,6 @@ package catalog
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -22,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/hypergate/hypergate/internal/config"
+	"github.com/hypergate/hypergate/internal/webhook"
 )
 
 // SubscriptionEvent names what happened to a subscription.
@@ -35,13 +33,13 @@ const (
 	EventRevoked   SubscriptionEvent = "subscription.revoked"
 )
 
-// Webhook request headers. The signature covers the body, which carries
-// the event's id and time: a receiver that checks the signature can also
-// refuse an id it has seen or a time too old, so a captured request cannot
-// be replayed.
+// Webhook request headers. The signature (internal/webhook) covers the
+// timestamp and the body, which carries the event's id and time: a
+// receiver that checks it can refuse an id it has seen or a time too old,
+// so a captured request cannot be replayed.
 const (
-	SignatureHeader = "X-Hypergate-Signature" // sha256=<hex HMAC-SHA256 of the body>
-	TimestampHeader = "X-Hypergate-Timestamp" // unix seconds of this attempt
+	SignatureHeader = webhook.SignatureHeader // sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">
+	TimestampHeader = webhook.TimestampHeader // unix seconds of this attempt
 	EventHeader     = "X-Hypergate-Event"
 	DeliveryHeader  = "X-Hypergate-Delivery" // the event id, the same on every attempt
 )
@@ -67,19 +65,6 @@ func NewEvent(event SubscriptionEvent, sub Subscription, actor string, t time.Ti
 	}
 	return WebhookEvent{ID: eid, Event: event, Subscription: sub, Service: sub.Service, Consumer: sub.Consumer,
 		Reason: sub.Reason, Actor: actor, Time: t.UTC().Truncate(time.Millisecond)}
-}
-
-// Sign returns the X-Hypergate-Signature value of body under secret.
-func Sign(secret, body []byte) string {
-	m := hmac.New(sha256.New, secret)
-	m.Write(body)
-	return "sha256=" + hex.EncodeToString(m.Sum(nil))
-}
-
-// VerifySignature reports, in constant time, whether header is the
-// signature of body under secret: what a receiver does first.
-func VerifySignature(secret, body []byte, header string) bool {
-	return hmac.Equal([]byte(Sign(secret, body)), []byte(header))
 }
 
 // WebhookOptions configures Webhooks; zero values get the defaults.
@@ -327,8 +312,9 @@ func (w *Webhooks) attempt(d delivery) (retryAfter time.Duration, retry bool, er
 	req.Header.Set("User-Agent", "Hypergate-Webhook/1")
 	req.Header.Set(EventHeader, string(d.event.Event))
 	req.Header.Set(DeliveryHeader, d.event.ID)
-	req.Header.Set(TimestampHeader, strconv.FormatInt(time.Now().Unix(), 10))
-	req.Header.Set(SignatureHeader, Sign(d.secret, d.body))
+	ts := strconv.FormatInt(time.Now().Unix(), 10)
+	req.Header.Set(TimestampHeader, ts)
+	req.Header.Set(SignatureHeader, webhook.Sign(d.secret, ts, d.body))
 	resp, err := w.o.Client.Do(req)
 	if err != nil {
 		return 0, true, err
