@@ -132,6 +132,9 @@ type Server struct {
 	// Analytics reads the analytics rollups (analytics.go); its routes
 	// answer 404 without it.
 	Analytics analytics.Reader
+	// Rollups rebuilds the analytics rollups from the raw records;
+	// POST /admin/v1/analytics/rebuild answers 404 without it.
+	Rollups RollupRebuilder
 	// Alerts serves the alert states, history and silences (alerts.go);
 	// its routes answer 404 without it.
 	Alerts Alerts
@@ -216,6 +219,7 @@ func (s *Server) routes() *router {
 	h("GET /admin/v1/analytics/breakdown", auth.ActionAnalyticsRead, nil, s.analyticsBreakdown)
 	h("GET /admin/v1/analytics/top", auth.ActionAnalyticsRead, nil, s.analyticsTop)
 	h("GET /admin/v1/analytics/compare", auth.ActionAnalyticsRead, nil, s.analyticsCompare)
+	h("POST /admin/v1/analytics/rebuild", auth.ActionAnalyticsRebuild, nil, s.analyticsRebuild)
 	h("GET /admin/v1/alerts", auth.ActionAlertsRead, nil, s.listAlerts)
 	h("GET /admin/v1/probes", auth.ActionProbesRead, nil, s.listProbes)
 	h("GET /admin/v1/alerts/history", auth.ActionAlertsRead, nil, s.alertHistory)

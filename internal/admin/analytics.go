@@ -1,7 +1,9 @@
 package admin
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -252,5 +254,76 @@ func (s *Server) analyticsCompare(w http.ResponseWriter, r *http.Request) error 
 		return analyticsError(err)
 	}
 	writeJSON(w, 200, c)
+	return nil
+}
+
+// RollupRebuilder recomputes the rollups of a range from the raw call
+// records and feedback; the store implements it.
+type RollupRebuilder interface {
+	RebuildRollups(ctx context.Context, from, to time.Time) error
+}
+
+// maxRebuildDays bounds one rebuild request; longer histories are rebuilt
+// in several.
+const maxRebuildDays = 400
+
+// RebuildResult answers POST /admin/v1/analytics/rebuild.
+type RebuildResult struct {
+	// From and To are the range rebuilt: the one asked for, widened to
+	// whole UTC days.
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+	Days int       `json:"days"`
+	// DurationMS is how long it took.
+	DurationMS int64 `json:"duration_ms"`
+}
+
+// analyticsRebuild recomputes the rollups of a range, one day per
+// transaction: each day is idempotent on its own, and the store's write
+// lock is never held for more than a day's worth of records, so the call
+// log's writer waits (or spills) only briefly.
+func (s *Server) analyticsRebuild(w http.ResponseWriter, r *http.Request) error {
+	if s.Rollups == nil {
+		return &Error{Status: 404, Code: "not_found", Msg: "analytics are not enabled on this gateway"}
+	}
+	var in struct {
+		From string `json:"from"`
+		To   string `json:"to"`
+	}
+	if err := decodeJSON(r, &in); err != nil {
+		return err
+	}
+	from, err := parseTime("from", in.From)
+	if err != nil {
+		return err
+	}
+	to, err := parseTime("to", in.To)
+	if err != nil {
+		return err
+	}
+	if from.IsZero() {
+		return badRequest("from", "from is required: the start of the range to rebuild (RFC 3339)")
+	}
+	if to.IsZero() {
+		to = s.now()
+	}
+	if !to.After(from) {
+		return badRequest("to", "to must be after from")
+	}
+	from = analytics.Day.Truncate(from)
+	if end := analytics.Day.Truncate(to); end.Before(to) {
+		to = end.Add(24 * time.Hour)
+	}
+	days := int(to.Sub(from) / (24 * time.Hour))
+	if days > maxRebuildDays {
+		return badRequest("from", "the range covers %d days; rebuild at most %d at a time", days, maxRebuildDays)
+	}
+	started := time.Now()
+	for d := from; d.Before(to); d = d.Add(24 * time.Hour) {
+		if err := s.Rollups.RebuildRollups(r.Context(), d, d.Add(24*time.Hour)); err != nil {
+			return fmt.Errorf("rebuilding the rollups of %s: %w", d.Format(time.DateOnly), err)
+		}
+	}
+	writeJSON(w, 200, RebuildResult{From: from, To: to, Days: days, DurationMS: time.Since(started).Milliseconds()})
 	return nil
 }

@@ -989,7 +989,7 @@ func newOASFixture(t *testing.T) *oasFixture {
 	sum := sha256.Sum256([]byte(oasToken))
 	f.server = &Server{
 		Calls: f.calls, Keys: f.keys, Configs: f.configs,
-		Users: db, Sessions: db, Tokens: db, Audit: db, Passwords: pw, Releases: db, Analytics: db,
+		Users: db, Sessions: db, Tokens: db, Audit: db, Passwords: pw, Releases: db, Analytics: db, Rollups: db,
 		Alerts:    newOASAlerts(t, db),
 		Probes:    oasProbes{},
 		TokenHash: hex.EncodeToString(sum[:]),
@@ -1086,6 +1086,9 @@ func TestOpenAPIScenarios(t *testing.T) {
 		{name: "analytics compare", method: "GET", want: 200,
 			target: "/admin/v1/analytics/compare?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z&b_from=2026-01-02T00:00:00Z&b_to=2026-01-03T00:00:00Z&metric=error_rate,latency_p95"},
 		{name: "analytics compare without window b", method: "GET", target: "/admin/v1/analytics/compare?from=2026-01-01T00:00:00Z&to=2026-01-02T00:00:00Z", want: 400},
+		{name: "analytics rebuild", method: "POST", target: "/admin/v1/analytics/rebuild",
+			body: `{"from":"2026-01-01T00:00:00Z","to":"2026-01-02T12:00:00Z"}`, want: 200},
+		{name: "analytics rebuild without from", method: "POST", target: "/admin/v1/analytics/rebuild", body: `{}`, want: 400},
 
 		{name: "list consumers", method: "GET", target: "/admin/v1/consumers", want: 200},
 		{name: "create consumer", method: "POST", target: "/admin/v1/consumers", want: 201,

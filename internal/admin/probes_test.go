@@ -19,5 +19,5 @@ func (oasProbes) Status() []probe.Status {
 				Failure: &probe.Failure{Assertion: "status", Message: "502 is not one of 2xx"}},
 			{Time: at, RequestID: "probe-AAAAAAAAAAAAAAAAAAAAAAAAAA", Pass: true, Status: 200, LatencyMS: 80.25},
 		},
-	}, {Name: "orders-health", Target: "GET /orders/health", Interval: "1m0s", Results: []probe.Result{}}}
+	}, {Name: "orders-health", Target: "GET /orders/health", Interval: "1m", Results: []probe.Result{}}}
 }

@@ -11,6 +11,7 @@ import (
 	"reflect"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hypergate/hypergate/internal/analytics"
@@ -31,6 +32,9 @@ type Options struct {
 	// calllog_spilled and calllog_dropped metrics; nil leaves them without
 	// data.
 	CallLog func() calllog.Stats
+	// Probes counts the synthetic probes' runs, for the probe metrics; nil
+	// leaves them without data.
+	Probes ProbeReader
 	// Sender delivers notifications; nil records transitions without
 	// notifying anyone.
 	Sender *Sender
@@ -42,6 +46,23 @@ type Options struct {
 	// admin API is reached).
 	CallsURL string
 	Logger   *slog.Logger
+	// States keeps the groups' states in the store, so that a firing group
+	// stays firing across a restart without a second notification and a
+	// pending one keeps its start; nil keeps them in memory only.
+	States StateStore
+	// Leases, when set, lets one evaluator among those sharing the store
+	// evaluate and notify: the holder of the lease LeaseName. The others
+	// show the stored states, read again at each Evaluate. nil: this
+	// evaluator always evaluates.
+	Leases Leases
+	// Holder names this evaluator in the lease; unique among the nodes. A
+	// random name when empty.
+	Holder string
+	// LeaseTTL is how long the lease lasts unless Evaluate renews it;
+	// DefaultLeaseTTL when zero. A few intervals, so that another node
+	// takes over soon after the holder stops, but not at its first slow
+	// evaluation.
+	LeaseTTL time.Duration
 }
 
 // GroupStatus is the state of one group of a rule.
@@ -90,6 +111,7 @@ type rule struct {
 	groups   map[string]*group
 	lastEval time.Time
 	err      string
+	hash     string // of def, once computed (hashOf)
 }
 
 // counterSample is the call log's counters at one evaluation.
@@ -104,7 +126,15 @@ type Evaluator struct {
 	o   Options
 	log *slog.Logger
 
-	evalMu sync.Mutex // one evaluation at a time
+	evalMu sync.Mutex // one evaluation at a time; guards what follows
+	// loaded is set once the stored states are in the rules: after start,
+	// and again after each time the lease was lost.
+	loaded bool
+	// persisted is what the store holds, as of the last load or save, by
+	// stateID.
+	persisted  map[string]GroupState
+	leaseUntil time.Time   // when the lease held expires, by this node's clock
+	leader     atomic.Bool // holds the lease
 
 	mu        sync.Mutex // guards what follows
 	rules     []*rule
@@ -120,6 +150,10 @@ func New(o Options) *Evaluator {
 		o.Now = time.Now
 	}
 	o.CallsURL = cmp.Or(o.CallsURL, "/admin/v1/calls")
+	o.LeaseTTL = cmp.Or(o.LeaseTTL, DefaultLeaseTTL)
+	if o.Holder == "" {
+		o.Holder = NewID("evaluator-")
+	}
 	log := o.Logger
 	if log == nil {
 		log = slog.Default()
@@ -135,7 +169,7 @@ func (e *Evaluator) SetConfig(c *config.Config) error {
 	targets := map[string]Target{}
 	var errs []error
 	for _, n := range c.Notifiers {
-		t := Target{Name: n.Name, Type: n.Type, URL: n.URL}
+		t := Target{Name: n.Name, Type: n.Type, URL: n.URL, From: n.From, To: n.To, Username: n.Username}
 		if n.Secret != "" {
 			s, err := config.ResolveSecret(n.Secret)
 			if err != nil {
@@ -183,6 +217,11 @@ type transition struct {
 // Evaluate evaluates every rule once, at the evaluator's clock's now. A
 // rule whose data cannot be read keeps its states, and the error is
 // returned (and shown in its status); the other rules are evaluated.
+//
+// With Leases, only the holder of the lease evaluates (Evaluate takes the
+// lease when it is free and renews it); on the other nodes Evaluate reads
+// the holder's states from the store instead, so that every node shows the
+// same.
 func (e *Evaluator) Evaluate(ctx context.Context) error {
 	e.evalMu.Lock()
 	defer e.evalMu.Unlock()
@@ -191,6 +230,25 @@ func (e *Evaluator) Evaluate(ctx context.Context) error {
 	rules := slices.Clone(e.rules)
 	e.mu.Unlock()
 
+	lead, leaseErr := e.lead(ctx, now)
+	silences, err := e.o.Store.Silences(ctx, now)
+	if err != nil {
+		return errors.Join(leaseErr, fmt.Errorf("reading silences: %w", err))
+	}
+	if !lead {
+		// The call log's counters are sampled all the same: should this
+		// node take over, an increase before the window is not counted
+		// as one within it.
+		e.sampleCounters(now, rules)
+		return errors.Join(leaseErr, e.refresh(ctx, rules, silences, now))
+	}
+	if !e.loaded {
+		// Evaluating without the stored states would notify again of
+		// what fires already: better to wait for the store.
+		if err := e.load(ctx, rules); err != nil {
+			return errors.Join(leaseErr, err)
+		}
+	}
 	if now.Sub(e.pruned) >= time.Hour {
 		// Pruning failures are reported but do not stop the evaluation.
 		if err := e.o.Store.PruneAlerts(ctx, now.Add(-HistoryRetention)); err != nil {
@@ -199,23 +257,23 @@ func (e *Evaluator) Evaluate(ctx context.Context) error {
 			e.pruned = now
 		}
 	}
-	silences, err := e.o.Store.Silences(ctx, now)
-	if err != nil {
-		return fmt.Errorf("reading silences: %w", err)
-	}
 	counters := e.sampleCounters(now, rules)
 	var (
-		errs  []error
-		trans []transition
+		errs      = []error{leaseErr}
+		trans     []transition
+		evaluated []string
 	)
 	measured := make([]map[string]measurement, len(rules))
 	readErr := make([]error, len(rules))
 	for i, r := range rules {
-		if config.IsCallLogMetric(r.def.Metric) {
+		switch {
+		case config.IsCallLogMetric(r.def.Metric):
 			measured[i] = counters(r.def)
-			continue
+		case config.IsProbeMetric(r.def.Metric):
+			measured[i], readErr[i] = e.measureProbes(ctx, r.def, now)
+		default:
+			measured[i], readErr[i] = e.measure(ctx, r.def, now)
 		}
-		measured[i], readErr[i] = e.measure(ctx, r.def, now)
 	}
 	e.mu.Lock()
 	silenced := map[string]bool{}
@@ -227,6 +285,7 @@ func (e *Evaluator) Evaluate(ctx context.Context) error {
 			continue
 		}
 		r.err = ""
+		evaluated = append(evaluated, r.def.Name)
 		trans = append(trans, e.step(r, measured[i], now)...)
 		for k, g := range r.groups {
 			silenced[r.def.Name+"\x00"+k] = matchesAny(silences, r.def.Name, g.labels, now)
@@ -236,7 +295,7 @@ func (e *Evaluator) Evaluate(ctx context.Context) error {
 	e.mu.Unlock()
 
 	if len(trans) == 0 {
-		return errors.Join(errs...)
+		return errors.Join(append(errs, e.save(ctx, rules, evaluated, now))...)
 	}
 	evs := make([]Event, len(trans))
 	for i, t := range trans {
@@ -247,7 +306,9 @@ func (e *Evaluator) Evaluate(ctx context.Context) error {
 		errs = append(errs, fmt.Errorf("recording alert transitions: %w", err))
 	}
 	e.notify(trans, evs, now)
-	return errors.Join(errs...)
+	// After notifying: should the node stop in between, a notification
+	// sent twice is better than one never sent.
+	return errors.Join(append(errs, e.save(ctx, rules, evaluated, now))...)
 }
 
 // step advances the groups of r with this evaluation's measurements and
@@ -430,6 +491,14 @@ func (e *Evaluator) measure(ctx context.Context, a config.Alert, now time.Time) 
 	out := make(map[string]measurement, len(rows))
 	for k, r := range rows {
 		ms := measurement{labels: labels[k], requests: r.Requests}
+		if config.IsFeedbackMetric(a.Metric) {
+			// A ratio of feedback is judged on how much feedback there is,
+			// not on how many calls were made.
+			ms.requests = r.FeedbackScored
+			if m == analytics.NegativeFeedbackRatio {
+				ms.requests = r.FeedbackPositive + r.FeedbackNegative
+			}
+		}
 		if v, ok := m.Value(r); ok {
 			ms.value = &v
 		}
@@ -511,12 +580,16 @@ func (e *Evaluator) Status() []RuleStatus {
 // the group's labels that the call list can filter on, over the window.
 func (e *Evaluator) callsURL(a config.Alert, labels map[string]string, now time.Time) string {
 	q := url.Values{}
-	q.Set("since", now.Add(-a.EffectiveWindow()).UTC().Format(time.RFC3339))
+	if config.IsProbeMetric(a.Metric) {
+		q.Set("synthetic", "true")
+	}
+	// The same range the rule reads: the window in whole minutes.
+	q.Set("since", analytics.Minute.Truncate(now.Add(-a.EffectiveWindow())).Format(time.RFC3339))
 	q.Set("until", now.UTC().Format(time.RFC3339))
 	for _, src := range []map[string]string{a.Filter, labels} {
 		for k, v := range src {
 			// The call list filters on these; route and provider it cannot.
-			if k == "service" || k == "model" || k == "consumer" {
+			if k == "service" || k == "model" || k == "consumer" || k == config.AlertDimensionProbe {
 				q.Set(k, v)
 			}
 		}

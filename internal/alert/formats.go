@@ -121,10 +121,17 @@ func summary(n Notification, a Notice) string {
 }
 
 // bodies encodes n for target t: one body for most types, one per group
-// for PagerDuty, which takes one event per request.
+// for PagerDuty, which takes one event per request, and an RFC 5322
+// message for email.
 func bodies(t Target, n Notification) ([][]byte, error) {
 	var vs []any
 	switch t.Type {
+	case config.NotifierEmail:
+		msg, err := EmailMessage(t.From, t.To, n)
+		if err != nil {
+			return nil, err
+		}
+		return [][]byte{msg}, nil
 	case config.NotifierSlack:
 		vs = []any{map[string]string{"text": SlackText(n)}}
 	case config.NotifierAlertmanager:

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -34,6 +36,11 @@ const (
 type Target struct {
 	Name, Type, URL string
 	Secret          []byte
+	// From, To and Username are an email notifier's sender, recipients
+	// and SMTP user; Secret is then the user's password.
+	From     string
+	To       []string
+	Username string
 }
 
 // Notification statuses.
@@ -164,7 +171,8 @@ type SenderOptions struct {
 	QueueSize int
 	// Workers send in parallel (default 2).
 	Workers int
-	// Attempts is how many times one notification is tried (default 5).
+	// Attempts is how many times one notification is tried (default 5);
+	// one refused for good, such as by an SMTP 5xx reply, is tried once.
 	Attempts int
 	// Backoff is the wait before the first retry, doubled before each
 	// next one up to MaxBackoff (defaults 1s and 30s).
@@ -173,7 +181,11 @@ type SenderOptions struct {
 	Timeout time.Duration
 	// Client sends the requests; default one that follows no redirects.
 	Client *http.Client
-	Logger *slog.Logger
+	// TLSConfig is the base of email notifiers' TLS settings, its
+	// ServerName set to each mail server's host; default the system's
+	// roots.
+	TLSConfig *tls.Config
+	Logger    *slog.Logger
 }
 
 // SenderStats counts notifications by outcome.
@@ -229,7 +241,8 @@ func NewSender(o SenderOptions) *Sender {
 	return s
 }
 
-// Send queues n for t in t's format (for PagerDuty, one event per group).
+// Send queues n for t in t's format (for PagerDuty, one event per group;
+// for email, one message to all the recipients).
 func (s *Sender) Send(t Target, n Notification) {
 	bs, err := bodies(t, n)
 	if err != nil {
@@ -310,6 +323,10 @@ func (s *Sender) deliver(j job) {
 			return
 		}
 		last = err.Error()
+		if errors.As(err, new(permanentError)) {
+			s.fail(j.target.Name, j.id, fmt.Sprintf("refused at attempt %d, not retried: %s", attempt, last))
+			return
+		}
 		s.log.Warn("alert notification attempt failed", "notifier", j.target.Name, "id", j.id, "attempt", attempt, "err", err)
 	}
 	s.fail(j.target.Name, j.id, fmt.Sprintf("gave up after %d attempts: %s", s.o.Attempts, last))
@@ -318,6 +335,9 @@ func (s *Sender) deliver(j job) {
 func (s *Sender) attempt(j job) error {
 	ctx, cancel := context.WithTimeout(s.ctx, s.o.Timeout)
 	defer cancel()
+	if j.target.Type == config.NotifierEmail {
+		return s.sendEmail(ctx, j.target, j.body)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, j.target.URL, bytes.NewReader(j.body))
 	if err != nil {
 		return err
@@ -344,6 +364,13 @@ func (s *Sender) attempt(j job) error {
 	}
 	return nil
 }
+
+// permanentError is a failure another attempt would only repeat, such as
+// an SMTP 5xx reply: the Sender gives up on it at once.
+type permanentError struct{ err error }
+
+func (e permanentError) Error() string { return e.err.Error() }
+func (e permanentError) Unwrap() error { return e.err }
 
 // labelsText writes labels as "k=v, k2=v2", by name.
 func labelsText(l map[string]string) string {

@@ -87,11 +87,19 @@ const (
 	Cost         Metric = "cost"
 	CacheHits    Metric = "cache_hits"
 	CacheHitRate Metric = "cache_hit_rate"
+	RateLimited  Metric = "rate_limited"
+	// FeedbackCount is the number of feedback items given; FeedbackMean
+	// the mean of the boolean (as 0 or 1) and numeric ones;
+	// NegativeFeedbackRatio the share of boolean feedback that is false.
+	FeedbackCount         Metric = "feedback"
+	FeedbackMean          Metric = "feedback_mean"
+	NegativeFeedbackRatio Metric = "negative_feedback_ratio"
 )
 
 // Metrics lists every metric.
 var Metrics = []Metric{Requests, Errors, ErrorRate, LatencyMean, LatencyP50, LatencyP95, LatencyP99,
-	TTFTP50, TTFTP95, Tokens, InputTokens, OutputTokens, Cost, CacheHits, CacheHitRate}
+	TTFTP50, TTFTP95, Tokens, InputTokens, OutputTokens, Cost, CacheHits, CacheHitRate, RateLimited,
+	FeedbackCount, FeedbackMean, NegativeFeedbackRatio}
 
 // ParseMetric validates a metric name.
 func ParseMetric(s string) (Metric, error) {
@@ -129,6 +137,20 @@ func (m Metric) Value(r *Row) (v float64, ok bool) {
 		return r.CostUSD, true
 	case CacheHits:
 		return float64(r.CacheHits), true
+	case RateLimited:
+		return float64(r.RateLimited), true
+	case FeedbackCount:
+		return float64(r.FeedbackCount), true
+	case FeedbackMean:
+		if r.FeedbackScored <= 0 {
+			return 0, false
+		}
+		return r.FeedbackSum / float64(r.FeedbackScored), true
+	case NegativeFeedbackRatio:
+		if n := r.FeedbackPositive + r.FeedbackNegative; n > 0 {
+			return float64(r.FeedbackNegative) / float64(n), true
+		}
+		return 0, false
 	}
 	if r.Requests == 0 {
 		return 0, false

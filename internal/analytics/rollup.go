@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hypergate/hypergate/internal/calllog"
+	"github.com/hypergate/hypergate/internal/feedback"
 )
 
 // Resolution is the width of a rollup bucket.
@@ -152,10 +153,14 @@ func KeyOf(r *calllog.Record) Key {
 		Consumer: r.Consumer, StatusClass: StatusClass(r.Status)}
 }
 
-// Row is one rollup: the aggregate of the calls of one key in one bucket.
-// Feedback and anomaly counts are not part of it yet: call records carry
-// neither (feedback arrives later and is stored apart), so they will be
-// columns of their own once the issues that produce them land.
+// Row is one rollup: the aggregate of the calls of one key in one bucket,
+// and of the feedback given in that bucket on calls of that key.
+//
+// Feedback is counted when it is given (or last changed), not when the call
+// was made: "negative feedback over the last 15 minutes" is about what users
+// said in those minutes. A changed value moves from the bucket of its old
+// time to that of its new one, so every feedback item is counted once, with
+// its current value.
 type Row struct {
 	Resolution Resolution
 	Bucket     time.Time // start of the bucket, UTC
@@ -167,10 +172,55 @@ type Row struct {
 	OutputTokens int64
 	CostUSD      float64
 	LatencySumUS int64 // exact sum, for means
+	// RateLimited counts the calls answered 429 Too Many Requests, whether
+	// the gateway's limits, quotas or budgets refused them or an upstream
+	// did.
+	RateLimited int64
+	Feedback
 	// Latency sketches total latency in microseconds over every call; TTFT
 	// the time to first token of the calls that streamed one.
 	Latency *Sketch
 	TTFT    *Sketch
+}
+
+// Feedback is the feedback counted in a row.
+type Feedback struct {
+	// FeedbackCount counts the feedback items; FeedbackScored those with a
+	// boolean or numeric value, whose values (true as 1, false as 0) sum to
+	// FeedbackSum, for means.
+	FeedbackCount  int64
+	FeedbackScored int64
+	FeedbackSum    float64
+	// FeedbackPositive and FeedbackNegative count boolean feedback, true
+	// and false.
+	FeedbackPositive int64
+	FeedbackNegative int64
+}
+
+// AddFeedback counts (sign 1) or uncounts (sign −1) one feedback value.
+func (f *Feedback) AddFeedback(v feedback.Value, sign int64) {
+	f.FeedbackCount += sign
+	switch v.Kind {
+	case feedback.Boolean:
+		f.FeedbackScored += sign
+		f.FeedbackSum += float64(sign) * v.Num
+		if v.Bool() {
+			f.FeedbackPositive += sign
+		} else {
+			f.FeedbackNegative += sign
+		}
+	case feedback.Numeric:
+		f.FeedbackScored += sign
+		f.FeedbackSum += float64(sign) * v.Num
+	}
+}
+
+func (f *Feedback) mergeFeedback(o *Feedback) {
+	f.FeedbackCount += o.FeedbackCount
+	f.FeedbackScored += o.FeedbackScored
+	f.FeedbackSum += o.FeedbackSum
+	f.FeedbackPositive += o.FeedbackPositive
+	f.FeedbackNegative += o.FeedbackNegative
 }
 
 // NewRow returns an empty row with empty sketches.
@@ -186,6 +236,9 @@ func (r *Row) Add(rec *calllog.Record) {
 	}
 	if rec.CacheHit {
 		r.CacheHits++
+	}
+	if rec.Status == 429 {
+		r.RateLimited++
 	}
 	r.InputTokens += rec.InputTokens
 	r.OutputTokens += rec.OutputTokens
@@ -215,6 +268,8 @@ func (r *Row) MergeCounts(o *Row) {
 	r.OutputTokens += o.OutputTokens
 	r.CostUSD += o.CostUSD
 	r.LatencySumUS += o.LatencySumUS
+	r.RateLimited += o.RateLimited
+	r.mergeFeedback(&o.Feedback)
 }
 
 // bucketKey identifies a row among rows of one resolution.
@@ -255,6 +310,27 @@ func (a *Aggregator) Add(rec *calllog.Record) {
 			a.rows[res][bk] = row
 		}
 		row.Add(rec)
+	}
+}
+
+// FeedbackKey returns the rollup key feedback on a call is counted under.
+func FeedbackKey(c calllog.CallSummary) Key {
+	return Key{Service: c.Service, Route: c.Route, Model: c.Model, Provider: c.Provider,
+		Consumer: c.Consumer, StatusClass: StatusClass(c.Status)}
+}
+
+// AddFeedback counts (sign 1) or uncounts (sign −1) the feedback value v,
+// given at t on a call of key k, at every resolution.
+func (a *Aggregator) AddFeedback(k Key, t time.Time, v feedback.Value, sign int64) {
+	for _, res := range Resolutions {
+		b := res.Truncate(t)
+		bk := bucketKey{b.Unix(), k}
+		row := a.rows[res][bk]
+		if row == nil {
+			row = NewRow(res, b, k)
+			a.rows[res][bk] = row
+		}
+		row.Feedback.AddFeedback(v, sign)
 	}
 }
 

@@ -79,4 +79,69 @@ func TestAnalyticsEndToEnd(t *testing.T) {
 	if code, _ := e.as("", "GET", "/admin/v1/analytics/timeseries", ""); code != 401 {
 		t.Errorf("time series without credentials: %d, want 401", code)
 	}
+
+	// Feedback is counted at once under its call's dimensions; a toggled
+	// thumbs-up is counted once, with its new value.
+	feedbackTotals := func() string {
+		t.Helper()
+		code, body := e.as(adminToken, "GET", "/admin/v1/analytics/breakdown?by=consumer&consumer=shop&metric=feedback,feedback_mean,negative_feedback_ratio&from="+from, "")
+		if code != 200 {
+			t.Fatalf("feedback breakdown: %d %s", code, body)
+		}
+		var b breakdown
+		if err := json.Unmarshal(body, &b); err != nil || len(b.Groups) != 1 {
+			t.Fatalf("feedback breakdown %s: %v", body, err)
+		}
+		v := b.Groups[0].Values
+		show := func(p *float64) string {
+			if p == nil {
+				return "null"
+			}
+			return fmt.Sprintf("%.2f", *p)
+		}
+		return show(v["feedback"]) + " " + show(v["feedback_mean"]) + " " + show(v["negative_feedback_ratio"])
+	}
+	if got := feedbackTotals(); got != "0.00 null null" {
+		t.Errorf("before any feedback: feedback, mean, negative ratio = %s", got)
+	}
+	shopCall := failed.Header.Get("X-Request-Id")
+	for _, fb := range []string{
+		`{"id":"a1","request_id":"` + shopCall + `","value":false}`,
+		`{"id":"a2","request_id":"` + shopCall + `","value":true}`,
+		`{"id":"a2","request_id":"` + shopCall + `","value":false}`, // toggled
+		`{"id":"a3","request_id":"` + shopCall + `","name":"stars","value":4}`,
+	} {
+		if resp, body := e.do("POST", "/v1/feedback", shopKey, fb); resp.StatusCode != 200 && resp.StatusCode != 201 {
+			t.Fatalf("feedback %s: %d %s", fb, resp.StatusCode, body)
+		}
+	}
+	const wantFeedback = "3.00 1.33 1.00" // three items; mean of 0, 0 and 4; both booleans false
+	if got := feedbackTotals(); got != wantFeedback {
+		t.Errorf("feedback, mean, negative ratio = %s, want %s", got, wantFeedback)
+	}
+
+	// Rebuilding from the raw records gives the same figures; only admins
+	// may.
+	if code, body := e.as(e.tokens["viewer"], "POST", "/admin/v1/analytics/rebuild", `{"from":"`+time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)+`"}`); code != 403 {
+		t.Errorf("viewer rebuilding: %d %s, want 403", code, body)
+	}
+	for _, tc := range []struct{ name, body, want string }{
+		{"no from", `{}`, "from is required"},
+		{"reversed", `{"from":"2026-01-02T00:00:00Z","to":"2026-01-01T00:00:00Z"}`, "to must be after from"},
+		{"too long", `{"from":"2020-01-01T00:00:00Z","to":"2026-01-01T00:00:00Z"}`, "at most 400"},
+	} {
+		if code, body := e.as(adminToken, "POST", "/admin/v1/analytics/rebuild", tc.body); code != 400 || !strings.Contains(string(body), tc.want) {
+			t.Errorf("rebuild %s: %d %s, want 400 saying %q", tc.name, code, body, tc.want)
+		}
+	}
+	code, body := e.as(adminToken, "POST", "/admin/v1/analytics/rebuild", `{"from":"`+time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)+`"}`)
+	if code != 200 || !strings.Contains(string(body), `"days":`) {
+		t.Fatalf("rebuild: %d %s", code, body)
+	}
+	if got := feedbackTotals(); got != wantFeedback {
+		t.Errorf("after rebuild: feedback, mean, negative ratio = %s, want %s", got, wantFeedback)
+	}
+	if again := read(adminToken); fmt.Sprint(again) != fmt.Sprint(all) {
+		t.Errorf("after rebuild: breakdown by consumer = %v, want %v", again, all)
+	}
 }

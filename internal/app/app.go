@@ -135,7 +135,7 @@ func New(ctx context.Context, s Settings, logOut, out io.Writer) (*App, error) {
 		a.metrics.RegisterTracer(a.tracer)
 		a.log.Info("tracing", "otlp_endpoint", s.OTLPEndpoint, "sample_ratio", topts.SampleRatio)
 	}
-	fb := &feedback.Service{Store: feedbackStore{db}, Calls: callOwners{db}, Pending: pendingFunc(func(id string) (string, bool) { return a.rec.Pending(id) })}
+	fb := &feedback.Service{Store: feedbackStore{db}, Calls: callOwners{db}, Pending: pendingFunc(func(id string) (calllog.CallSummary, bool) { return a.rec.Pending(id) })}
 	a.gw = gateway.New(gateway.Options{
 		Recorder:       recordFunc(a.recordCall),
 		Feedback:       fb,
@@ -186,6 +186,7 @@ func New(ctx context.Context, s Settings, logOut, out io.Writer) (*App, error) {
 	a.dataSrv = a.gw.Server()
 	adm := &admin.Server{
 		Analytics:   db,
+		Rollups:     db,
 		Alerts:      alertsView{db, a.alerts},
 		Probes:      a.probes,
 		Calls:       db,
@@ -571,9 +572,9 @@ type recordFunc func(calllog.Record)
 
 func (f recordFunc) Record(r calllog.Record) { f(r) }
 
-type pendingFunc func(string) (string, bool)
+type pendingFunc func(string) (calllog.CallSummary, bool)
 
-func (f pendingFunc) Pending(id string) (string, bool) { return f(id) }
+func (f pendingFunc) Pending(id string) (calllog.CallSummary, bool) { return f(id) }
 
 // Adapters from the store to the small interfaces the domains declare.
 
@@ -589,12 +590,12 @@ func (f feedbackStore) UpsertFeedback(ctx context.Context, fb feedback.Feedback)
 
 type callOwners struct{ db *store.DB }
 
-func (c callOwners) CallOwner(ctx context.Context, id string) (string, bool, error) {
-	owner, err := c.db.CallConsumer(ctx, id)
+func (c callOwners) CallSummary(ctx context.Context, id string) (calllog.CallSummary, bool, error) {
+	s, err := c.db.CallSummary(ctx, id)
 	if errors.Is(err, store.ErrNotFound) {
-		return "", false, nil
+		return s, false, nil
 	}
-	return owner, err == nil, err
+	return s, err == nil, err
 }
 
 type keyManager struct{ a *App }

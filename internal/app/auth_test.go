@@ -195,6 +195,9 @@ func roleMatrix(t *testing.T, e *authEnv) {
 		"GET /admin/v1/analytics/compare": func() req {
 			return req{"/admin/v1/analytics/compare?from=1700000000&to=1700003600&b_from=1700003600&b_to=1700007200", ""}
 		},
+		"POST /admin/v1/analytics/rebuild": func() req {
+			return req{"/admin/v1/analytics/rebuild", `{"from":"2023-11-14T00:00:00Z","to":"2023-11-15T00:00:00Z"}`}
+		},
 		"GET /admin/v1/consumers": func() req { return req{"/admin/v1/consumers", ""} },
 		"POST /admin/v1/consumers": func() req {
 			return req{"/admin/v1/consumers", fmt.Sprintf(`{"name":%q,"team":"payments"}`, fresh("c"))}

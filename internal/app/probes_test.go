@@ -8,17 +8,20 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hypergate/hypergate/internal/alert"
 	"github.com/hypergate/hypergate/internal/analytics"
+	"github.com/hypergate/hypergate/internal/app"
 	"github.com/hypergate/hypergate/internal/calllog"
 	"github.com/hypergate/hypergate/internal/probe"
 )
 
 // TestProbes runs a model probe and a route probe through the gateway:
-// both pass, then fail once their upstreams break; their calls are
-// recorded as synthetic, left out of analytics, and a client cannot
-// have its own calls marked synthetic.
+// both pass, then fail once their upstreams break, which fires an alert
+// on probe failures per probe; their calls are recorded as synthetic, left
+// out of analytics, and a client cannot have its own calls marked
+// synthetic.
 func TestProbes(t *testing.T) {
-	e := start(t)
+	e := start(t, func(s *app.Settings) { s.AlertInterval = 100 * time.Millisecond })
 	rt := newRESTTarget(t, "orders")
 	e.apply(restConfig(e, []string{"orders"}, fmt.Sprintf(`  - name: orders
     upstream: { targets: [ { url: "%s/base/" } ] }
@@ -37,6 +40,8 @@ probes:
     consumer: shop
     interval: 5s
     assert: { status: [200], json: [ { path: method, equals: GET } ] }
+alerts:
+  - { name: probe-down, metric: probe_failures, group_by: [probe], window: 1m, threshold: { critical: 0 } }
 `, rt.URL())))
 
 	// A client's attempt at forging the marker: a probe-like id and
@@ -52,6 +57,23 @@ probes:
 	}
 
 	waitProbe(t, e, func(st []probe.Status) bool { return lastPass(st, "chat", true) && lastPass(st, "orders", true) })
+	probeAlerts := func() map[string]alert.State {
+		var states struct{ Data []alert.RuleStatus }
+		if st := e.adminDo("GET", "/admin/v1/alerts", "", &states); st != 200 || len(states.Data) != 1 {
+			t.Fatalf("GET /admin/v1/alerts: %d %+v", st, states)
+		}
+		out := map[string]alert.State{}
+		for _, g := range states.Data[0].Groups {
+			out[g.Labels["probe"]] = g.State
+		}
+		return out
+	}
+	// Records reach the store a moment after each run; the rule then sees
+	// passing runs only.
+	waitFor(t, "the probe alert to see both probes pass", func() bool {
+		st := probeAlerts()
+		return st["chat"] == alert.StateOK && st["orders"] == alert.StateOK
+	})
 
 	e.up.Fail("gpt-4o-mini-2024-07-18", 500)
 	rt.status.Store(http.StatusServiceUnavailable)
@@ -61,6 +83,10 @@ probes:
 			t.Errorf("probe %s failed with %+v, want the status assertion", s.Name, f)
 		}
 	}
+	waitFor(t, "the probe alert to fire for both probes", func() bool {
+		st := probeAlerts()
+		return st["chat"] == alert.StateFiring && st["orders"] == alert.StateFiring
+	})
 
 	// Every probe call is in the call log, marked synthetic, made as the
 	// probe's consumer; the failed ones say which assertion failed.
@@ -133,4 +159,16 @@ func indexOf(st []probe.Status, name string) int {
 func lastPass(st []probe.Status, name string, pass bool) bool {
 	i := indexOf(st, name)
 	return i >= 0 && len(st[i].Results) > 0 && st[i].Results[0].Pass == pass
+}
+
+// waitFor polls ok until it holds, failing the test after 20 s.
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

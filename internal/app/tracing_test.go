@@ -206,7 +206,8 @@ func TestDashboardMetrics(t *testing.T) {
 	col := newCollector(t)
 	e := start(t, func(s *app.Settings) { s.OTLPEndpoint = col.srv.URL })
 	// A configured probe has its series before it first runs.
-	e.apply(fmt.Sprintf(baseConfig, e.up.BaseURL()) + "probes:\n  - { name: chat, model: gpt-4o-mini, consumer: shop, interval: 1h }\n")
+	e.apply(fmt.Sprintf(baseConfig, e.up.BaseURL()) + "probes:\n  - { name: chat, model: gpt-4o-mini, consumer: shop, interval: 1h }\n" +
+		"alerts:\n  - { name: errors-high, metric: error_rate, window: 1m, threshold: { critical: 0.5 } }\n")
 	known := map[string]bool{}
 	for _, n := range telemetry.NewMetrics().Names() {
 		known[n] = true

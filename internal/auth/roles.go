@@ -172,6 +172,9 @@ const (
 	// because probes are part of the configuration and may call as any
 	// consumer.
 	ActionProbesRead Action = "probes.read"
+	// ActionAnalyticsRebuild recomputes the analytics rollups from the raw
+	// records; global because rollups mix every team's calls.
+	ActionAnalyticsRebuild Action = "analytics.rebuild"
 )
 
 // ActionSpec is an action's row in the permission table.
@@ -225,6 +228,7 @@ var actions = map[Action]ActionSpec{
 	ActionTokensWrite:      {ScopeGlobal, true},
 	ActionDebugRead:        {ScopeGlobal, false},
 	ActionProbesRead:       {ScopeGlobal, false},
+	ActionAnalyticsRebuild: {ScopeGlobal, true},
 }
 
 // grants is the permission model's second half: the actions each role may

@@ -20,8 +20,26 @@ const pendingShards = 64
 // on one of them gets 404 until its record is replayed.
 const defaultMaxPending = 100_000
 
+// CallSummary is what the pending index keeps of a call: who made it, and
+// the dimensions feedback on it is counted under in the analytics rollups.
+// The strings are the record's own, so keeping them costs no copies.
+type CallSummary struct {
+	Consumer string
+	Service  string
+	Route    string
+	Model    string
+	Provider string
+	Status   int
+}
+
+// SummaryOf returns the summary of a record.
+func SummaryOf(r *Record) CallSummary {
+	return CallSummary{Consumer: r.Consumer, Service: r.Service, Route: r.Route, Model: r.Model,
+		Provider: r.Provider, Status: r.Status}
+}
+
 // pendingSet maps the id of every accepted but not yet stored record to its
-// consumer, keeping the newest entries when it reaches its cap.
+// summary, keeping the newest entries when it reaches its cap.
 type pendingSet struct {
 	perShard int
 	full     atomic.Bool // set the first time the cap evicts an entry, so it is logged once
@@ -30,7 +48,7 @@ type pendingSet struct {
 
 type pendingShard struct {
 	mu sync.Mutex
-	m  map[string]string
+	m  map[string]CallSummary
 	// ring holds the ids in the order they were added, so the oldest can be
 	// evicted; ids already removed from m may linger in it harmlessly.
 	ring []string
@@ -44,7 +62,7 @@ func newPendingSet(max int) *pendingSet {
 		p.perShard = 1
 	}
 	for i := range p.shards {
-		p.shards[i].m = make(map[string]string)
+		p.shards[i].m = make(map[string]CallSummary)
 	}
 	return p
 }
@@ -61,15 +79,15 @@ func (p *pendingSet) shard(id string) *pendingShard {
 
 // add records id as pending. It reports false when, to make room, it had to
 // forget the oldest entry of its shard that was still pending.
-func (p *pendingSet) add(id, consumer string) bool {
+func (p *pendingSet) add(id string, c CallSummary) bool {
 	s := p.shard(id)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.m[id]; ok {
-		s.m[id] = consumer
+		s.m[id] = c
 		return true
 	}
-	s.m[id] = consumer
+	s.m[id] = c
 	if len(s.ring) < p.perShard {
 		s.ring = append(s.ring, id)
 		return true
@@ -84,7 +102,7 @@ func (p *pendingSet) add(id, consumer string) bool {
 	return true
 }
 
-func (p *pendingSet) get(id string) (string, bool) {
+func (p *pendingSet) get(id string) (CallSummary, bool) {
 	s := p.shard(id)
 	s.mu.Lock()
 	c, ok := s.m[id]

@@ -19,7 +19,7 @@ func TestPendingSetKeepsTheNewest(t *testing.T) {
 			p := newPendingSet(tc.cap)
 			for i := 0; i < tc.adds; i++ {
 				id := fmt.Sprintf("id-%d", i)
-				p.add(id, "c")
+				p.add(id, CallSummary{Consumer: "c"})
 				if i < tc.removed {
 					p.remove(id)
 				}
@@ -28,7 +28,7 @@ func TestPendingSetKeepsTheNewest(t *testing.T) {
 				t.Errorf("holds %d entries, cap %d", n, tc.cap)
 			}
 			last := fmt.Sprintf("id-%d", tc.adds-1)
-			if c, ok := p.get(last); !ok || c != "c" {
+			if c, ok := p.get(last); !ok || c.Consumer != "c" {
 				t.Errorf("newest id %s was evicted", last)
 			}
 			if tc.removed > 0 {

@@ -186,7 +186,7 @@ func (r *Recorder) Record(rec Record) {
 		r.log.Error("dropping call record without id", "endpoint", rec.Endpoint, "time", rec.Time)
 		return
 	}
-	if !r.pending.add(rec.ID, rec.Consumer) && r.pending.full.CompareAndSwap(false, true) {
+	if !r.pending.add(rec.ID, SummaryOf(&rec)) && r.pending.full.CompareAndSwap(false, true) {
 		r.log.Warn("call log pending index is full: the oldest calls not yet stored are forgotten, and feedback on them is refused until their records are replayed",
 			"cap", r.t.maxPending)
 	}
@@ -204,11 +204,11 @@ func (r *Recorder) Record(rec Record) {
 	r.spillOne(rec)
 }
 
-// Pending reports the consumer of a call whose record is accepted but not yet
+// Pending returns the summary of a call whose record is accepted but not yet
 // in the store: queued, in a batch being written, or spilled and not yet
 // replayed. Feedback posted the instant a response ends, before its record is
 // flushed, uses it to learn whom the call belongs to.
-func (r *Recorder) Pending(id string) (consumer string, ok bool) {
+func (r *Recorder) Pending(id string) (CallSummary, bool) {
 	return r.pending.get(id)
 }
 

@@ -311,8 +311,8 @@ func TestStoreOutageReplaysExactlyOnce(t *testing.T) {
 		t.Error("no spill file during the outage")
 	}
 	for _, id := range ids {
-		if c, ok := r.Pending(id); !ok || c != "consumer-"+id {
-			t.Fatalf("Pending(%s) = %q, %v during the outage", id, c, ok)
+		if c, ok := r.Pending(id); !ok || c.Consumer != "consumer-"+id {
+			t.Fatalf("Pending(%s) = %+v, %v during the outage", id, c, ok)
 		}
 	}
 
@@ -371,7 +371,7 @@ func TestLeftoverSpillFilesReplayedAtStart(t *testing.T) {
 	r := startRecorder(t, st, Options{BatchSize: 2, FlushInterval: 5 * time.Millisecond, SpillDir: dir, Logger: logger})
 	eventually(t, "leftover records are pending", func() bool {
 		c, ok := r.Pending("b2")
-		return ok && c == "consumer-b2"
+		return ok && c.Consumer == "consumer-b2"
 	})
 	if _, ok := r.Pending("a1"); !ok {
 		t.Error("a1 from a leftover replay file is not pending")
@@ -454,8 +454,8 @@ func TestPending(t *testing.T) {
 	st.gate = make(chan struct{})
 	r := startRecorder(t, st, Options{BatchSize: 1, FlushInterval: 5 * time.Millisecond})
 	r.Record(rec("p1"))
-	if c, ok := r.Pending("p1"); !ok || c != "consumer-p1" {
-		t.Fatalf("Pending(p1) = %q, %v, want consumer-p1, true", c, ok)
+	if c, ok := r.Pending("p1"); !ok || c.Consumer != "consumer-p1" {
+		t.Fatalf("Pending(p1) = %+v, %v, want consumer-p1, true", c, ok)
 	}
 	if _, ok := r.Pending("unknown"); ok {
 		t.Error("Pending(unknown) = true")
@@ -490,7 +490,7 @@ func TestPendingCap(t *testing.T) {
 	}
 	// The newest call is the one feedback is most likely to name: it must be kept.
 	r.Record(Record{ID: "newest", Consumer: "c", Time: time.Now()})
-	if c, ok := r.Pending("newest"); !ok || c != "c" {
+	if c, ok := r.Pending("newest"); !ok || c.Consumer != "c" {
 		t.Errorf("the newest record was not kept in a full pending index")
 	}
 }

@@ -398,9 +398,15 @@ func (r *Recorder) indexLeftovers() {
 			var head struct {
 				ID       string `json:"id"`
 				Consumer string `json:"consumer"`
+				Service  string `json:"service"`
+				Route    string `json:"route"`
+				Model    string `json:"model"`
+				Provider string `json:"provider"`
+				Status   int    `json:"status"`
 			}
 			if json.Unmarshal(line, &head) == nil && head.ID != "" {
-				r.pending.add(head.ID, head.Consumer)
+				r.pending.add(head.ID, CallSummary{Consumer: head.Consumer, Service: head.Service, Route: head.Route,
+					Model: head.Model, Provider: head.Provider, Status: head.Status})
 			}
 		}
 		f.Close()

@@ -1,6 +1,6 @@
 // Package cli implements the hypergate command: serve runs the gateway; the
 // client commands (apply, diff, keys, users, tokens, teams, audit,
-// services, subscriptions, catalog) talk to a running gateway's admin API
+// services, subscriptions, catalog, analytics) talk to a running gateway's admin API
 // at HYPERGATE_ADMIN_URL with HYPERGATE_ADMIN_TOKEN (the admin token or an
 // API token).
 package cli
@@ -76,6 +76,8 @@ Usage:
   hypergate subscriptions approve ID [--reason TEXT]
   hypergate subscriptions reject ID --reason TEXT
   hypergate subscriptions revoke ID --reason TEXT
+  hypergate analytics rebuild --from TIME [--to TIME]
+                                     (recompute the rollups of whole days from the raw records)
   hypergate version
 
 Client commands reach the admin API at HYPERGATE_ADMIN_URL (default
@@ -114,6 +116,8 @@ func Main(args []string, stdout, stderr io.Writer) int {
 		return services(args[1:], stdout, stderr)
 	case "subscriptions":
 		return subscriptions(args[1:], stdout, stderr)
+	case "analytics":
+		return analyticsCmd(args[1:], stdout, stderr)
 	case "version", "--version", "-v":
 		fmt.Fprintln(stdout, "hypergate", version())
 		return 0

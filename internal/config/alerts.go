@@ -3,7 +3,10 @@ package config
 import (
 	"fmt"
 	"math"
+	"net/mail"
+	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -14,15 +17,33 @@ type Notifier struct {
 	Name string `yaml:"name" json:"name"`
 	// Type is NotifierWebhook (a signed JSON POST), NotifierSlack (a
 	// Slack-compatible incoming webhook, {"text": …}), NotifierAlertmanager
-	// (an Alertmanager-compatible POST of /api/v2/alerts) or
-	// NotifierPagerDuty (PagerDuty Events API v2).
+	// (an Alertmanager-compatible POST of /api/v2/alerts),
+	// NotifierPagerDuty (PagerDuty Events API v2) or NotifierEmail (a
+	// plain-text e-mail over SMTP).
 	Type string `yaml:"type" json:"type"`
-	// URL is the absolute http or https address notifications are POSTed to.
+	// URL is the absolute http or https address notifications are POSTed
+	// to. For an email notifier it is the mail server instead:
+	// smtp://host[:port] (port 587 when left out) upgrades the connection
+	// with STARTTLS, which is required unless the server is on a loopback
+	// address; smtps://host[:port] (port 465) speaks TLS from the start.
 	URL string `yaml:"url" json:"url"`
 	// Secret is the env:NAME reference of a webhook's HMAC-SHA256 signing
-	// key, or of a pagerduty notifier's routing key; required for both,
-	// not used by the others.
+	// key, of a pagerduty notifier's routing key, or of an email
+	// notifier's SMTP password; required for the first two and for an
+	// email notifier with a Username, not used by the others.
 	Secret string `yaml:"secret,omitempty" json:"secret,omitempty"`
+	// From is an email notifier's sender, an RFC 5322 address such as
+	// "Hypergate <alerts@example.com>"; required for email, refused for
+	// the others.
+	From string `yaml:"from,omitempty" json:"from,omitempty"`
+	// To lists an email notifier's recipients, each an RFC 5322 address;
+	// at least one for email, refused for the others. Every notification
+	// is one message to all of them.
+	To []string `yaml:"to,omitempty" json:"to,omitempty"`
+	// Username is the SMTP user an email notifier authenticates as (AUTH
+	// PLAIN, only ever over TLS or to a loopback server), with Secret as
+	// its password; no authentication when empty.
+	Username string `yaml:"username,omitempty" json:"username,omitempty"`
 }
 
 // Notifier types.
@@ -31,9 +52,10 @@ const (
 	NotifierSlack        = "slack"
 	NotifierAlertmanager = "alertmanager"
 	NotifierPagerDuty    = "pagerduty"
+	NotifierEmail        = "email"
 )
 
-var notifierTypes = []string{NotifierWebhook, NotifierSlack, NotifierAlertmanager, NotifierPagerDuty}
+var notifierTypes = []string{NotifierWebhook, NotifierSlack, NotifierAlertmanager, NotifierPagerDuty, NotifierEmail}
 
 // Alert is a rule evaluated periodically over the analytics rollups (or
 // the call log's counters): when Metric over Window crosses a threshold
@@ -105,19 +127,56 @@ const (
 	MetricCallLogDropped = "calllog_dropped"
 )
 
+// Metrics of the synthetic probes, read from their recorded calls (probe
+// calls are kept out of the rollups): failed runs over the window, and
+// their share of the runs. Their only dimension is AlertDimensionProbe.
+const (
+	MetricProbeFailures    = "probe_failures"
+	MetricProbeFailureRate = "probe_failure_rate"
+)
+
 // AlertMetrics are the metrics an alert may watch. All but the call log's
-// counters are computed from the analytics rollups.
+// counters and the probe metrics are computed from the analytics rollups.
 var AlertMetrics = []string{"requests", "errors", "error_rate", "latency_mean", "latency_p50", "latency_p95",
 	"latency_p99", "ttft_p50", "ttft_p95", "tokens", "input_tokens", "output_tokens", "cost", "cache_hit_rate",
-	MetricCallLogSpilled, MetricCallLogDropped}
+	"rate_limited", "feedback", "feedback_mean", "negative_feedback_ratio",
+	MetricProbeFailures, MetricProbeFailureRate, MetricCallLogSpilled, MetricCallLogDropped}
 
-// AlertDimensions are the keys of an alert's filter and group_by.
+// AlertDimensions are the keys of an alert's filter and group_by for the
+// metrics of the rollups.
 var AlertDimensions = []string{"service", "route", "model", "provider", "consumer"}
+
+// AlertDimensionProbe is the one dimension of the probe metrics: the
+// probe's name.
+const AlertDimensionProbe = "probe"
 
 // IsCallLogMetric reports whether m is one of the call log's counters,
 // which have no dimensions.
 func IsCallLogMetric(m string) bool {
 	return m == MetricCallLogSpilled || m == MetricCallLogDropped
+}
+
+// IsProbeMetric reports whether m is one of the probe metrics.
+func IsProbeMetric(m string) bool {
+	return m == MetricProbeFailures || m == MetricProbeFailureRate
+}
+
+// IsFeedbackMetric reports whether m is computed from feedback, whose
+// count (not the calls') min_requests applies to.
+func IsFeedbackMetric(m string) bool {
+	return m == "feedback_mean" || m == "negative_feedback_ratio"
+}
+
+// alertDimensions returns the dimensions metric m may be filtered and
+// grouped by.
+func alertDimensions(m string) []string {
+	switch {
+	case IsCallLogMetric(m):
+		return nil
+	case IsProbeMetric(m):
+		return []string{AlertDimensionProbe}
+	}
+	return AlertDimensions
 }
 
 // EffectiveWindow is the alert's window, the default when unset.
@@ -165,19 +224,80 @@ func (v *validator) notifiers(ns []Notifier) map[string]bool {
 		case !slices.Contains(notifierTypes, n.Type):
 			v.fail(path+".type", "unknown notifier type %q (one of: %s)", n.Type, strings.Join(notifierTypes, ", "))
 		}
-		v.eventURL(n.URL, path+".url")
+		if n.Type == NotifierEmail {
+			v.emailNotifier(n, path)
+		} else {
+			v.eventURL(n.URL, path+".url")
+			if n.From != "" || len(n.To) > 0 || n.Username != "" {
+				v.fail(path, "from, to and username are for email notifiers only")
+			}
+		}
 		switch {
 		case n.Type == NotifierWebhook && n.Secret == "":
 			v.fail(path+".secret", "is required: receivers check each notification's X-Hypergate-Signature with it")
 		case n.Type == NotifierPagerDuty && n.Secret == "":
 			v.fail(path+".secret", "is required: the integration's routing key, as env:NAME")
+		case n.Type == NotifierEmail && n.Username != "" && n.Secret == "":
+			v.fail(path+".secret", "is required with username: the SMTP password, as env:NAME")
 		case n.Secret != "" && !IsSecretRef(n.Secret):
 			v.fail(path+".secret", "secret must be a secret reference like env:HOOK_SECRET; secrets are never stored in clear")
 		case (n.Type == NotifierSlack || n.Type == NotifierAlertmanager) && n.Secret != "":
 			v.fail(path+".secret", "%s notifiers are not signed; leave secret out", n.Type)
+		case n.Type == NotifierEmail && n.Username == "" && n.Secret != "":
+			v.fail(path+".username", "is required with secret: the SMTP password is sent with a user name")
 		}
 	}
 	return seen
+}
+
+// emailNotifier checks an email notifier's server address and addresses.
+func (v *validator) emailNotifier(n Notifier, path string) {
+	u, err := url.Parse(n.URL)
+	switch {
+	case n.URL == "":
+		v.fail(path+".url", "is required: the mail server, as smtp://host:587 or smtps://host:465")
+	case err != nil:
+		v.fail(path+".url", "invalid URL: %s", strings.TrimPrefix(err.Error(), "parse "))
+	case u.Scheme != "smtp" && u.Scheme != "smtps":
+		v.fail(path+".url", "must be an smtp:// (STARTTLS) or smtps:// (TLS) URL")
+	case u.User != nil:
+		v.fail(path+".url", "must not contain credentials: set username, and the password as secret: env:NAME")
+	case u.Hostname() == "":
+		v.fail(path+".url", "must include a host")
+	case u.Port() != "" && !validPort(u.Port()):
+		v.fail(path+".url", "port must be 1 to 65535")
+	case u.Opaque != "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "":
+		v.fail(path+".url", "must be only a scheme, a host and a port")
+	}
+	if n.From == "" {
+		v.fail(path+".from", "is required: the sender address, like \"Hypergate <alerts@example.com>\"")
+	} else if _, err := mail.ParseAddress(n.From); err != nil {
+		v.fail(path+".from", "invalid address: %v", err)
+	}
+	if len(n.To) == 0 {
+		v.fail(path+".to", "is required: list at least one recipient")
+	}
+	seen := map[string]bool{}
+	for i, to := range n.To {
+		a, err := mail.ParseAddress(to)
+		if err != nil {
+			v.fail(fmt.Sprintf("%s.to[%d]", path, i), "invalid address: %v", err)
+			continue
+		}
+		if key := strings.ToLower(a.Address); seen[key] {
+			v.fail(fmt.Sprintf("%s.to[%d]", path, i), "recipient %q is listed twice", a.Address)
+		} else {
+			seen[key] = true
+		}
+	}
+	if !isHeaderValue(n.Username) {
+		v.fail(path+".username", "must be printable characters")
+	}
+}
+
+func validPort(p string) bool {
+	n, err := strconv.Atoi(p)
+	return err == nil && n >= 1 && n <= 65535
 }
 
 // alerts checks the alert rules against the declared notifiers.
@@ -194,12 +314,13 @@ func (v *validator) alerts(as []Alert, notifiers map[string]bool) {
 			v.fail(path+".metric", "unknown metric %q (one of: %s)", a.Metric, strings.Join(AlertMetrics, ", "))
 		}
 		counter := IsCallLogMetric(a.Metric)
+		allowed := alertDimensions(a.Metric)
 		for _, k := range sortedKeys(a.Filter) {
 			switch {
-			case !slices.Contains(AlertDimensions, k):
-				v.fail(path+".filter."+k, "unknown dimension %q (one of: %s)", k, strings.Join(AlertDimensions, ", "))
 			case counter:
 				v.fail(path+".filter."+k, "%s counts the whole call log; it has no dimensions to filter on", a.Metric)
+			case !slices.Contains(allowed, k):
+				v.fail(path+".filter."+k, "unknown dimension %q for %s (one of: %s)", k, a.Metric, strings.Join(allowed, ", "))
 			case a.Filter[k] == "":
 				v.fail(path+".filter."+k, "is empty: remove it or give a value")
 			}
@@ -208,10 +329,10 @@ func (v *validator) alerts(as []Alert, notifiers map[string]bool) {
 		for j, d := range a.GroupBy {
 			gp := fmt.Sprintf("%s.group_by[%d]", path, j)
 			switch {
-			case !slices.Contains(AlertDimensions, d):
-				v.fail(gp, "unknown dimension %q (one of: %s)", d, strings.Join(AlertDimensions, ", "))
 			case counter:
 				v.fail(gp, "%s counts the whole call log; it has no dimensions to group by", a.Metric)
+			case !slices.Contains(allowed, d):
+				v.fail(gp, "unknown dimension %q for %s (one of: %s)", d, a.Metric, strings.Join(allowed, ", "))
 			case dims[d]:
 				v.fail(gp, "dimension %q is listed twice", d)
 			case a.Filter[d] != "":

@@ -62,7 +62,7 @@ func TestDiff(t *testing.T) {
 		{
 			name:   "model timeout changed",
 			change: func(c *Config) { c.Models[0].Timeout = Duration(time.Minute) },
-			want:   []string{"~ model gpt-4o-mini: timeout: 30s -> 1m0s"},
+			want:   []string{"~ model gpt-4o-mini: timeout: 30s -> 1m"},
 		},
 		{
 			name:   "consumer models changed",
@@ -122,7 +122,7 @@ func TestDiff(t *testing.T) {
 			want: []string{
 				"~ model gpt-4o-mini: retry.attempts: 0 -> 3",
 				"~ model gpt-4o-mini: retry.retry_on: [server_error rate_limited timeout connection_error] -> [server_error]",
-				"~ model gpt-4o-mini: breaker.cooldown: 30s -> 1m0s",
+				"~ model gpt-4o-mini: breaker.cooldown: 30s -> 1m",
 				"~ model gpt-4o-mini: breaker.disabled: false -> true",
 				"~ model gpt-4o-mini: price.output_per_mtok: 0.6 -> 0.8",
 			},
@@ -147,7 +147,7 @@ func TestDiff(t *testing.T) {
 				c.Providers[0].Timeout = Duration(2 * time.Minute)
 			},
 			want: []string{
-				"~ provider openai-main: timeout: 1m0s -> 2m0s",
+				"~ provider openai-main: timeout: 1m -> 2m",
 				"+ model claude",
 				"- model gpt-4o-mini",
 				"+ consumer api",
@@ -233,7 +233,7 @@ teams:
 `)
 	want := []string{
 		"- provider local-vllm",
-		"~ provider openai-main: timeout: 1m0s -> 45s",
+		"~ provider openai-main: timeout: 1m -> 45s",
 		"- provider openai-pool",
 		"- model chat-fast",
 		"~ model gpt-4o-mini: targets: [{provider: openai-main, model: gpt-4o-mini, weight: 3} {provider: openai-pool, model: gpt-4o-mini, weight: 1} {provider: local-vllm, model: meta-llama/Llama-3.1-8B-Instruct, weight: 0}] -> [{provider: openai-main, model: gpt-4o-mini, weight: 3}]",
@@ -253,6 +253,7 @@ teams:
 		"- prompt classify",
 		"- prompt summarize",
 		"- notifier chat",
+		"- notifier mail",
 		"- notifier ops",
 		"- alert errors-high",
 		"- alert slow-answers",

@@ -19,14 +19,23 @@ type Duration time.Duration
 func (d Duration) Std() time.Duration { return time.Duration(d) }
 
 // String formats d the way time.Duration does, except that whole days are
-// written as "Nd" so that a 14-day window reads "14d" and not "336h0m0s".
+// written as "Nd" so that a 14-day window reads "14d" and not "336h0m0s",
+// and zero trailing units are left out ("1m", "1h30m"), as people write
+// them in the declarative file.
 func (d Duration) String() string {
 	const day = 24 * time.Hour
 	td := time.Duration(d)
 	if td > 0 && td%day == 0 {
 		return strconv.FormatInt(int64(td/day), 10) + "d"
 	}
-	return td.String()
+	s := td.String()
+	if td%time.Minute == 0 && td != 0 {
+		s = strings.TrimSuffix(s, "0s")
+		if td%time.Hour == 0 {
+			s = strings.TrimSuffix(s, "0m")
+		}
+	}
+	return s
 }
 
 // ParseDuration parses a Go duration string, optionally starting with a whole

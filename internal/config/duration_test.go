@@ -56,11 +56,15 @@ func TestDurationString(t *testing.T) {
 	}{
 		{0, "0s"},
 		{30 * time.Second, "30s"},
-		{time.Minute, "1m0s"},
+		{time.Minute, "1m"},
+		{90 * time.Second, "1m30s"},
+		{90 * time.Minute, "1h30m"},
+		{time.Hour + time.Second, "1h0m1s"},
+		{1500 * time.Millisecond, "1.5s"},
 		{24 * time.Hour, "1d"},
 		{14 * 24 * time.Hour, "14d"},
-		{25 * time.Hour, "25h0m0s"},
-		{-24 * time.Hour, "-24h0m0s"},
+		{25 * time.Hour, "25h"},
+		{-24 * time.Hour, "-24h"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.want, func(t *testing.T) {

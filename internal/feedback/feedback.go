@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/hypergate/hypergate/internal/calllog"
 )
 
 // Feedback is one named score attached to one call. Posting again with the
@@ -21,6 +23,10 @@ type Feedback struct {
 	Comment   string    `json:"comment,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// Call is the call's summary, kept with the feedback so that it is
+	// counted in the analytics rollups under the call's dimensions even
+	// before the call's record is stored.
+	Call calllog.CallSummary `json:"-"`
 }
 
 // Kind is the data type of a feedback value.

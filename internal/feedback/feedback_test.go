@@ -6,6 +6,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/hypergate/hypergate/internal/calllog"
 )
 
 func TestValueJSON(t *testing.T) {
@@ -101,14 +103,17 @@ func (m *memStore) UpsertFeedback(_ context.Context, f Feedback) (Feedback, bool
 
 type owners map[string]string
 
-func (o owners) CallOwner(_ context.Context, id string) (string, bool, error) {
+func (o owners) CallSummary(_ context.Context, id string) (calllog.CallSummary, bool, error) {
 	c, ok := o[id]
-	return c, ok, nil
+	return calllog.CallSummary{Consumer: c, Model: "m-" + c}, ok, nil
 }
 
 type pending map[string]string
 
-func (p pending) Pending(id string) (string, bool) { c, ok := p[id]; return c, ok }
+func (p pending) Pending(id string) (calllog.CallSummary, bool) {
+	c, ok := p[id]
+	return calllog.CallSummary{Consumer: c, Model: "m-" + c}, ok
+}
 
 func TestSubmitOwnership(t *testing.T) {
 	s := &Service{Store: &memStore{}, Calls: owners{"stored": "a"}, Pending: pending{"queued": "a"}}
@@ -127,7 +132,8 @@ func TestSubmitOwnership(t *testing.T) {
 			if !errors.Is(err, tc.err) {
 				t.Fatalf("err = %v, want %v", err, tc.err)
 			}
-			if err == nil && (f.ID == "" || f.Name != "helpful" || f.Consumer != tc.consumer) {
+			// The call's dimensions travel with the feedback, for the rollups.
+			if err == nil && (f.ID == "" || f.Name != "helpful" || f.Consumer != tc.consumer || f.Call.Model != "m-"+tc.consumer) {
 				t.Errorf("stored %+v", f)
 			}
 		})

@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+
+	"github.com/hypergate/hypergate/internal/calllog"
 )
 
 // Errors the service returns; the HTTP edge maps them to statuses.
@@ -42,14 +44,15 @@ type Store interface {
 	UpsertFeedback(ctx context.Context, f Feedback) (Feedback, bool, error)
 }
 
-// Calls tells who made a call. Found is false for an unknown id.
+// Calls tells who made a stored call, and under which dimensions. Found is
+// false for an unknown id.
 type Calls interface {
-	CallOwner(ctx context.Context, requestID string) (consumer string, found bool, err error)
+	CallSummary(ctx context.Context, requestID string) (c calllog.CallSummary, found bool, err error)
 }
 
 // Pending knows calls whose records are not yet in the store.
 type Pending interface {
-	Pending(id string) (consumer string, ok bool)
+	Pending(id string) (calllog.CallSummary, bool)
 }
 
 // Service validates and stores feedback. It acknowledges only what is
@@ -109,18 +112,21 @@ func (s *Service) Submit(ctx context.Context, consumer string, in Input) (Feedba
 	if err := Validate(&in); err != nil {
 		return Feedback{}, false, err
 	}
-	owner, ok := "", false
+	var (
+		call calllog.CallSummary
+		ok   bool
+	)
 	if s.Pending != nil {
-		owner, ok = s.Pending.Pending(in.RequestID)
+		call, ok = s.Pending.Pending(in.RequestID)
 	}
 	if !ok {
 		var err error
-		owner, ok, err = s.Calls.CallOwner(ctx, in.RequestID)
+		call, ok, err = s.Calls.CallSummary(ctx, in.RequestID)
 		if err != nil {
 			return Feedback{}, false, fmt.Errorf("looking up call %q: %w", in.RequestID, err)
 		}
 	}
-	if !ok || owner != consumer {
+	if !ok || call.Consumer != consumer {
 		return Feedback{}, false, ErrCallNotFound
 	}
 	now := time.Now
@@ -130,7 +136,7 @@ func (s *Service) Submit(ctx context.Context, consumer string, in Input) (Feedba
 	t := now().UTC()
 	f := Feedback{
 		ID: in.ID, RequestID: in.RequestID, Consumer: consumer, Name: in.Name,
-		Value: *in.Value, Comment: in.Comment, CreatedAt: t, UpdatedAt: t,
+		Value: *in.Value, Comment: in.Comment, CreatedAt: t, UpdatedAt: t, Call: call,
 	}
 	if f.ID == "" {
 		id, err := uuid.NewV7()

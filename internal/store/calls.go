@@ -279,16 +279,18 @@ func (db *DB) GetCall(ctx context.Context, id string) (calllog.Record, error) {
 	return r, nil
 }
 
-// CallConsumer returns the consumer that made a call, or ErrNotFound. It is
-// the cheap check behind "may this consumer give feedback on this call".
-func (db *DB) CallConsumer(ctx context.Context, id string) (string, error) {
-	var c string
-	err := db.sql.QueryRowContext(ctx, db.Rebind("SELECT consumer FROM calls WHERE id = ?"), id).Scan(&c)
+// CallSummary returns who made a call and under which dimensions, or
+// ErrNotFound. It is the cheap check behind "may this consumer give feedback
+// on this call".
+func (db *DB) CallSummary(ctx context.Context, id string) (calllog.CallSummary, error) {
+	var c calllog.CallSummary
+	err := db.sql.QueryRowContext(ctx, db.Rebind("SELECT consumer, service, route, model, provider, status FROM calls WHERE id = ?"), id).
+		Scan(&c.Consumer, &c.Service, &c.Route, &c.Model, &c.Provider, &c.Status)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", fmt.Errorf("call %q: %w", id, ErrNotFound)
+		return c, fmt.Errorf("call %q: %w", id, ErrNotFound)
 	}
 	if err != nil {
-		return "", fmt.Errorf("reading call %q: %w", id, err)
+		return c, fmt.Errorf("reading call %q: %w", id, err)
 	}
 	return c, nil
 }

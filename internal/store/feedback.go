@@ -6,26 +6,14 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/hypergate/hypergate/internal/analytics"
+	"github.com/hypergate/hypergate/internal/calllog"
 	"github.com/hypergate/hypergate/internal/feedback"
 )
 
-const feedbackColumns = "id, request_id, consumer, name, kind, num, str, comment, created_us, updated_us"
-
-func scanFeedback(s interface{ Scan(...any) error }) (feedback.Feedback, error) {
-	var (
-		f                  feedback.Feedback
-		kind               string
-		created, updatedAt int64
-	)
-	if err := s.Scan(&f.ID, &f.RequestID, &f.Consumer, &f.Name, &kind, &f.Value.Num, &f.Value.Str,
-		&f.Comment, &created, &updatedAt); err != nil {
-		return feedback.Feedback{}, err
-	}
-	f.Value.Kind = feedback.Kind(kind)
-	f.CreatedAt = fromMicros(created)
-	f.UpdatedAt = fromMicros(updatedAt)
-	return f, nil
-}
+// feedbackColumns are the columns scanFeedback reads, in its order: the
+// feedback, then its call's dimensions.
+const feedbackColumns = "id, request_id, consumer, name, kind, num, str, comment, created_us, updated_us, service, route, model, provider, status"
 
 // UpsertFeedback stores feedback by ID. A new ID is inserted (created is
 // true). An existing ID of the same consumer and request has its name,
@@ -33,6 +21,11 @@ func scanFeedback(s interface{ Scan(...any) error }) (feedback.Feedback, error) 
 // toggle a thumbs-up. An existing ID of another consumer or another request
 // is ErrConflict. It returns the row as stored. Missing timestamps default
 // to now.
+//
+// In the same transaction the feedback is counted in the analytics rollups
+// under its call's dimensions (f.Call) at the time it was given; an update
+// moves the count from the old value and time to the new ones, so each item
+// is counted once, with its current value.
 //
 // There is deliberately no foreign key to calls: feedback may arrive before
 // the batch writer has flushed its call record.
@@ -48,33 +41,51 @@ func (db *DB) UpsertFeedback(ctx context.Context, f feedback.Feedback) (feedback
 		if updatedAt.IsZero() {
 			updatedAt = createdAt
 		}
+		c := f.Call
 		res, err := tx.ExecContext(ctx, db.Rebind("INSERT INTO feedback ("+feedbackColumns+
-			") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"),
+			") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING"),
 			f.ID, f.RequestID, f.Consumer, f.Name, string(f.Value.Kind), f.Value.Num, f.Value.Str,
-			f.Comment, micros(createdAt), micros(updatedAt))
+			f.Comment, micros(createdAt), micros(updatedAt), c.Service, c.Route, c.Model, c.Provider, c.Status)
 		if err != nil {
 			return err
 		}
+		agg := analytics.NewAggregator()
 		if n, err := res.RowsAffected(); err != nil {
 			return err
 		} else if n == 1 {
 			created = true
+			agg.AddFeedback(analytics.FeedbackKey(withConsumer(c, f.Consumer)), updatedAt, f.Value, 1)
 		} else {
-			res, err := tx.ExecContext(ctx, db.Rebind(`UPDATE feedback
-				SET name = ?, kind = ?, num = ?, str = ?, comment = ?, updated_us = ?
-				WHERE id = ? AND consumer = ? AND request_id = ?`),
-				f.Name, string(f.Value.Kind), f.Value.Num, f.Value.Str, f.Comment, micros(nowOr(f.UpdatedAt)),
-				f.ID, f.Consumer, f.RequestID)
+			// The row is read, and on PostgreSQL locked, before it changes,
+			// so that its old value is uncounted exactly once even when the
+			// same id is posted twice at once.
+			lock := ""
+			if db.dialect == Postgres {
+				lock = " FOR UPDATE"
+			}
+			old, err := scanFeedback(tx.QueryRowContext(ctx, db.Rebind("SELECT "+feedbackColumns+
+				" FROM feedback WHERE id = ?"+lock), f.ID))
 			if err != nil {
 				return err
 			}
-			// Feedback is never deleted, so no update means the row belongs
-			// to another consumer or request.
-			if n, err := res.RowsAffected(); err != nil {
-				return err
-			} else if n == 0 {
+			// Feedback is never deleted, so a row of another consumer or
+			// request means the id is taken.
+			if old.Consumer != f.Consumer || old.RequestID != f.RequestID {
 				return ErrConflict
 			}
+			now := nowOr(f.UpdatedAt)
+			if _, err := tx.ExecContext(ctx, db.Rebind(`UPDATE feedback
+				SET name = ?, kind = ?, num = ?, str = ?, comment = ?, updated_us = ?
+				WHERE id = ?`),
+				f.Name, string(f.Value.Kind), f.Value.Num, f.Value.Str, f.Comment, micros(now), f.ID); err != nil {
+				return err
+			}
+			k := analytics.FeedbackKey(withConsumer(old.Call, old.Consumer))
+			agg.AddFeedback(k, old.UpdatedAt, old.Value, -1)
+			agg.AddFeedback(k, now, f.Value, 1)
+		}
+		if err := db.mergeRollups(ctx, tx, agg.Rows()); err != nil {
+			return fmt.Errorf("counting feedback in the rollups: %w", err)
 		}
 		stored, err = scanFeedback(tx.QueryRowContext(ctx,
 			db.Rebind("SELECT "+feedbackColumns+" FROM feedback WHERE id = ?"), f.ID))
@@ -84,6 +95,29 @@ func (db *DB) UpsertFeedback(ctx context.Context, f feedback.Feedback) (feedback
 		return feedback.Feedback{}, false, fmt.Errorf("storing feedback %q: %w", f.ID, err)
 	}
 	return stored, created, nil
+}
+
+func withConsumer(c calllog.CallSummary, consumer string) calllog.CallSummary {
+	c.Consumer = consumer
+	return c
+}
+
+// scanFeedback scans feedbackColumns.
+func scanFeedback(s interface{ Scan(...any) error }) (feedback.Feedback, error) {
+	var (
+		f                  feedback.Feedback
+		kind               string
+		created, updatedAt int64
+	)
+	if err := s.Scan(&f.ID, &f.RequestID, &f.Consumer, &f.Name, &kind, &f.Value.Num, &f.Value.Str,
+		&f.Comment, &created, &updatedAt, &f.Call.Service, &f.Call.Route, &f.Call.Model, &f.Call.Provider, &f.Call.Status); err != nil {
+		return feedback.Feedback{}, err
+	}
+	f.Value.Kind = feedback.Kind(kind)
+	f.CreatedAt = fromMicros(created)
+	f.UpdatedAt = fromMicros(updatedAt)
+	f.Call.Consumer = f.Consumer
+	return f, nil
 }
 
 // ListFeedback returns the feedback on one call, oldest first; none is an

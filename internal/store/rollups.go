@@ -10,6 +10,7 @@ import (
 
 	"github.com/hypergate/hypergate/internal/analytics"
 	"github.com/hypergate/hypergate/internal/calllog"
+	"github.com/hypergate/hypergate/internal/feedback"
 )
 
 // rollupKeyCols are the rollups primary key columns after resolution and
@@ -110,16 +111,16 @@ func (db *DB) mergeRollups(ctx context.Context, tx *sql.Tx, rows []*analytics.Ro
 	if len(rows) == 0 {
 		return nil
 	}
-	sel := db.Rebind("SELECT requests, errors, cache_hits, input_tokens, output_tokens, cost_usd, latency_sum_us, latency_sketch, ttft_sketch " +
+	sel := db.Rebind("SELECT " + rollupCountCols + ", latency_sketch, ttft_sketch " +
 		"FROM rollups WHERE resolution = ? AND bucket = ? AND service = ? AND route = ? AND model = ? AND provider = ? AND consumer = ? AND status_class = ?")
-	upd := db.Rebind("UPDATE rollups SET requests = ?, errors = ?, cache_hits = ?, input_tokens = ?, output_tokens = ?, cost_usd = ?, latency_sum_us = ?, latency_sketch = ?, ttft_sketch = ? " +
+	upd := db.Rebind("UPDATE rollups SET requests = ?, errors = ?, cache_hits = ?, input_tokens = ?, output_tokens = ?, cost_usd = ?, latency_sum_us = ?, " +
+		"rate_limited = ?, feedback_count = ?, feedback_scored = ?, feedback_sum = ?, feedback_positive = ?, feedback_negative = ?, latency_sketch = ?, ttft_sketch = ? " +
 		"WHERE resolution = ? AND bucket = ? AND service = ? AND route = ? AND model = ? AND provider = ? AND consumer = ? AND status_class = ?")
 	for _, r := range rows {
 		pk := []any{r.Resolution.Seconds(), r.Bucket.Unix(), r.Service, r.Route, r.Model, r.Provider, r.Consumer, r.StatusClass}
 		old := analytics.NewRow(r.Resolution, r.Bucket, r.Key)
 		var lat, ttft []byte
-		err := tx.QueryRowContext(ctx, sel, pk...).Scan(&old.Requests, &old.Errors, &old.CacheHits,
-			&old.InputTokens, &old.OutputTokens, &old.CostUSD, &old.LatencySumUS, &lat, &ttft)
+		err := tx.QueryRowContext(ctx, sel, pk...).Scan(append(countDest(old), &lat, &ttft)...)
 		if errors.Is(err, sql.ErrNoRows) {
 			if err := db.insertRollup(ctx, tx, r); err != nil {
 				return err
@@ -138,8 +139,8 @@ func (db *DB) mergeRollups(ctx context.Context, tx *sql.Tx, rows []*analytics.Ro
 		if err := old.Merge(r); err != nil {
 			return err
 		}
-		args := append([]any{old.Requests, old.Errors, old.CacheHits, old.InputTokens, old.OutputTokens, old.CostUSD,
-			old.LatencySumUS, old.Latency.AppendBinary(nil), old.TTFT.AppendBinary(nil)}, pk...)
+		args := append(countArgs(old), old.Latency.AppendBinary(nil), old.TTFT.AppendBinary(nil))
+		args = append(args, pk...)
 		if _, err := tx.ExecContext(ctx, upd, args...); err != nil {
 			return fmt.Errorf("updating rollup: %w", err)
 		}
@@ -147,13 +148,29 @@ func (db *DB) mergeRollups(ctx context.Context, tx *sql.Tx, rows []*analytics.Ro
 	return nil
 }
 
+// rollupCountCols are the rollups' count and sum columns, in the order of
+// countDest and countArgs.
+const rollupCountCols = "requests, errors, cache_hits, input_tokens, output_tokens, cost_usd, latency_sum_us, " +
+	"rate_limited, feedback_count, feedback_scored, feedback_sum, feedback_positive, feedback_negative"
+
+// countDest returns scan destinations for rollupCountCols.
+func countDest(r *analytics.Row) []any {
+	return []any{&r.Requests, &r.Errors, &r.CacheHits, &r.InputTokens, &r.OutputTokens, &r.CostUSD, &r.LatencySumUS,
+		&r.RateLimited, &r.FeedbackCount, &r.FeedbackScored, &r.FeedbackSum, &r.FeedbackPositive, &r.FeedbackNegative}
+}
+
+// countArgs returns r's values of rollupCountCols.
+func countArgs(r *analytics.Row) []any {
+	return []any{r.Requests, r.Errors, r.CacheHits, r.InputTokens, r.OutputTokens, r.CostUSD, r.LatencySumUS,
+		r.RateLimited, r.FeedbackCount, r.FeedbackScored, r.FeedbackSum, r.FeedbackPositive, r.FeedbackNegative}
+}
+
 func (db *DB) insertRollup(ctx context.Context, tx *sql.Tx, r *analytics.Row) error {
-	q := db.Rebind("INSERT INTO rollups (resolution, bucket, " + rollupKeyCols +
-		", requests, errors, cache_hits, input_tokens, output_tokens, cost_usd, latency_sum_us, latency_sketch, ttft_sketch) VALUES (" +
-		placeholders(17) + ")")
-	_, err := tx.ExecContext(ctx, q, r.Resolution.Seconds(), r.Bucket.Unix(), r.Service, r.Route, r.Model, r.Provider, r.Consumer, r.StatusClass,
-		r.Requests, r.Errors, r.CacheHits, r.InputTokens, r.OutputTokens, r.CostUSD, r.LatencySumUS,
-		r.Latency.AppendBinary(nil), r.TTFT.AppendBinary(nil))
+	q := db.Rebind("INSERT INTO rollups (resolution, bucket, " + rollupKeyCols + ", " + rollupCountCols +
+		", latency_sketch, ttft_sketch) VALUES (" + placeholders(23) + ")")
+	args := append([]any{r.Resolution.Seconds(), r.Bucket.Unix(), r.Service, r.Route, r.Model, r.Provider, r.Consumer, r.StatusClass},
+		countArgs(r)...)
+	_, err := tx.ExecContext(ctx, q, append(args, r.Latency.AppendBinary(nil), r.TTFT.AppendBinary(nil))...)
 	if err != nil {
 		return fmt.Errorf("inserting rollup: %w", err)
 	}
@@ -161,7 +178,7 @@ func (db *DB) insertRollup(ctx context.Context, tx *sql.Tx, r *analytics.Row) er
 }
 
 // RebuildRollups recomputes the rollups of [from, to) from the raw call
-// records, widened to whole UTC days so that every minute, hour and day
+// records and feedback, widened to whole UTC days so that every minute, hour and day
 // bucket it touches is recomputed from all of its calls. It replaces what
 // was stored for those buckets, in one transaction, so running it twice
 // gives the same rollups as running it once. Rollups of days whose raw
@@ -200,6 +217,9 @@ func (db *DB) RebuildRollups(ctx context.Context, from, to time.Time) error {
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("reading calls: %w", err)
+		}
+		if err := db.aggregateFeedback(ctx, tx, agg, from, to); err != nil {
+			return err
 		}
 		for _, r := range agg.Rows() {
 			if err := db.insertRollup(ctx, tx, r); err != nil {
@@ -254,7 +274,7 @@ func (db *DB) ReadRollups(ctx context.Context, sel analytics.Selection) ([]*anal
 // ScanRollups implements analytics.Reader: it calls fn for each rollup of
 // sel.
 func (db *DB) ScanRollups(ctx context.Context, sel analytics.Selection, fn func(r *analytics.Row, latency, ttft []byte) error) error {
-	cols := "bucket, " + rollupKeyCols + ", requests, errors, cache_hits, input_tokens, output_tokens, cost_usd, latency_sum_us"
+	cols := "bucket, " + rollupKeyCols + ", " + rollupCountCols
 	if sel.Sketches {
 		cols += ", latency_sketch, ttft_sketch"
 	}
@@ -296,8 +316,7 @@ func (db *DB) ScanRollups(ctx context.Context, sel analytics.Selection, fn func(
 		bucket    int64
 		lat, ttft sql.RawBytes
 	)
-	dest := []any{&bucket, &r.Service, &r.Route, &r.Model, &r.Provider, &r.Consumer, &r.StatusClass,
-		&r.Requests, &r.Errors, &r.CacheHits, &r.InputTokens, &r.OutputTokens, &r.CostUSD, &r.LatencySumUS}
+	dest := append([]any{&bucket, &r.Service, &r.Route, &r.Model, &r.Provider, &r.Consumer, &r.StatusClass}, countDest(&r)...)
 	if sel.Sketches {
 		dest = append(dest, &lat, &ttft)
 	}
@@ -317,3 +336,30 @@ func (db *DB) ScanRollups(ctx context.Context, sel analytics.Selection, fn func(
 }
 
 var _ analytics.Reader = (*DB)(nil)
+
+// aggregateFeedback counts in agg the feedback last given in [from, to).
+func (db *DB) aggregateFeedback(ctx context.Context, tx *sql.Tx, agg *analytics.Aggregator, from, to time.Time) error {
+	rows, err := tx.QueryContext(ctx, db.Rebind("SELECT updated_us, consumer, service, route, model, provider, status, kind, num "+
+		"FROM feedback WHERE updated_us >= ? AND updated_us < ?"), from.UnixMicro(), to.UnixMicro())
+	if err != nil {
+		return fmt.Errorf("reading feedback: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			us   int64
+			c    calllog.CallSummary
+			kind string
+			v    feedback.Value
+		)
+		if err := rows.Scan(&us, &c.Consumer, &c.Service, &c.Route, &c.Model, &c.Provider, &c.Status, &kind, &v.Num); err != nil {
+			return fmt.Errorf("reading feedback: %w", err)
+		}
+		v.Kind = feedback.Kind(kind)
+		agg.AddFeedback(analytics.FeedbackKey(c), fromMicros(us), v, 1)
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("reading feedback: %w", err)
+	}
+	return nil
+}

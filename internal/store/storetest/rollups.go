@@ -167,9 +167,9 @@ func randomCalls(rng *rand.Rand, prefix string, start time.Time, n int) []calllo
 func checkRollups(t *testing.T, db *store.DB, recs []calllog.Record, when string) {
 	t.Helper()
 	type agg struct {
-		requests, errors, hits, in, out, latSum int64
-		cost                                    float64
-		lat, ttft                               []float64
+		requests, errors, hits, in, out, latSum, limited int64
+		cost                                             float64
+		lat, ttft                                        []float64
 	}
 	for _, res := range analytics.Resolutions {
 		want := map[string]*agg{}
@@ -199,6 +199,9 @@ func checkRollups(t *testing.T, db *store.DB, recs []calllog.Record, when string
 			if r.CacheHit {
 				a.hits++
 			}
+			if r.Status == 429 {
+				a.limited++
+			}
 			a.in += r.InputTokens
 			a.out += r.OutputTokens
 			a.latSum += r.LatencyUS
@@ -212,6 +215,9 @@ func checkRollups(t *testing.T, db *store.DB, recs []calllog.Record, when string
 		if err != nil {
 			t.Fatalf("%s: ReadRollups(%s): %v", when, res, err)
 		}
+		// Rows that hold only feedback (given in a bucket where the call's
+		// key had no calls) are FeedbackRollups' concern.
+		rows = slices.DeleteFunc(rows, func(r *analytics.Row) bool { return r.Requests == 0 && r.Feedback != (analytics.Feedback{}) })
 		if len(rows) != len(want) {
 			t.Fatalf("%s: %d %s rollups, want %d", when, len(rows), res, len(want))
 		}
@@ -221,8 +227,8 @@ func checkRollups(t *testing.T, db *store.DB, recs []calllog.Record, when string
 			if a == nil {
 				t.Fatalf("%s: unexpected %s rollup %s", when, res, k)
 			}
-			got := [6]int64{r.Requests, r.Errors, r.CacheHits, r.InputTokens, r.OutputTokens, r.LatencySumUS}
-			exp := [6]int64{a.requests, a.errors, a.hits, a.in, a.out, a.latSum}
+			got := [7]int64{r.Requests, r.Errors, r.CacheHits, r.InputTokens, r.OutputTokens, r.LatencySumUS, r.RateLimited}
+			exp := [7]int64{a.requests, a.errors, a.hits, a.in, a.out, a.latSum, a.limited}
 			if got != exp || r.CostUSD != a.cost {
 				t.Fatalf("%s: %s rollup %s: counts %v cost %v, want %v cost %v", when, res, k, got, r.CostUSD, exp, a.cost)
 			}

@@ -48,7 +48,9 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"Catalog", Catalog},
 		{"Releases", Releases},
 		{"Rollups", Rollups},
+		{"FeedbackRollups", FeedbackRollups},
 		{"Alerts", Alerts},
+		{"AlertState", AlertState},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -165,12 +167,12 @@ func testCallRoundTrip(t *testing.T, db *store.DB) {
 	}
 	for _, tc := range consumers {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := db.CallConsumer(ctx, tc.id)
+			got, err := db.CallSummary(ctx, tc.id)
 			if !errors.Is(err, tc.err) || (tc.err == nil && err != nil) {
-				t.Fatalf("CallConsumer(%q) error = %v, want %v", tc.id, err, tc.err)
+				t.Fatalf("CallSummary(%q) error = %v, want %v", tc.id, err, tc.err)
 			}
-			if got != tc.want {
-				t.Fatalf("CallConsumer(%q) = %q, want %q", tc.id, got, tc.want)
+			if got.Consumer != tc.want {
+				t.Fatalf("CallSummary(%q).Consumer = %q, want %q", tc.id, got.Consumer, tc.want)
 			}
 		})
 	}
@@ -585,6 +587,7 @@ func testFeedback(t *testing.T, db *store.DB) {
 	in := feedback.Feedback{
 		ID: "fb-1", RequestID: "req-1", Consumer: "web-shop", Name: "helpful",
 		Value: feedback.BoolValue(true), Comment: "spot on", CreatedAt: created, UpdatedAt: created,
+		Call: calllog.CallSummary{Consumer: "web-shop", Service: "orders-api", Route: "orders", Model: "gpt-4o", Provider: "openai", Status: 200},
 	}
 	got, isNew, err := db.UpsertFeedback(ctx, in)
 	if err != nil {

@@ -1,0 +1,119 @@
+package storetest
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/hypergate/hypergate/internal/analytics"
+	"github.com/hypergate/hypergate/internal/calllog"
+	"github.com/hypergate/hypergate/internal/feedback"
+	"github.com/hypergate/hypergate/internal/store"
+)
+
+// FeedbackRollups is the conformance case of feedback in the analytics
+// rollups: over random feedback — given before or after its call is
+// stored, toggled, changed from a boolean to a number or a string, changed
+// again hours later — the rollups count every item once, with its current
+// value, in the bucket of the time it was last given and under its call's
+// dimensions, at every resolution; rebuilding from the raw feedback gives
+// the same counts.
+func FeedbackRollups(t *testing.T, db *store.DB) {
+	ctx := t.Context()
+	start := time.Date(2026, 5, 1, 23, 30, 0, 0, time.UTC)
+	rng := rand.New(rand.NewPCG(7, 11))
+	calls := randomCalls(rng, "fb-", start, 120)
+	for i := range calls {
+		calls[i].Synthetic = false // probe calls take no feedback
+	}
+	// Half the calls are stored first; feedback on the others arrives
+	// while they are still pending, as the pending index allows.
+	if err := db.InsertCallsAndRollups(ctx, calls[:60]); err != nil {
+		t.Fatal(err)
+	}
+	values := []feedback.Value{feedback.BoolValue(true), feedback.BoolValue(false),
+		{Kind: feedback.Numeric, Num: 4}, {Kind: feedback.Numeric, Num: 0.5}, {Kind: feedback.String, Str: "wrong tone"}}
+	type item struct {
+		f    feedback.Feedback
+		call *calllog.Record
+	}
+	final := map[string]item{}
+	clock := start
+	for n := range 400 {
+		c := &calls[rng.IntN(len(calls))]
+		id := fmt.Sprintf("fb-%d", rng.IntN(150)) // ids repeat: updates
+		if it, ok := final[id]; ok {
+			c = it.call // an id stays on its call
+		}
+		clock = clock.Add(time.Duration(rng.Int64N(int64(20 * time.Minute))))
+		f := feedback.Feedback{ID: id, RequestID: c.ID, Consumer: c.Consumer, Name: "helpful",
+			Value: values[rng.IntN(len(values))], CreatedAt: clock, UpdatedAt: clock, Call: calllog.SummaryOf(c)}
+		stored, _, err := db.UpsertFeedback(ctx, f)
+		if err != nil {
+			t.Fatalf("UpsertFeedback #%d: %v", n, err)
+		}
+		final[id] = item{stored, c}
+		if n == 200 {
+			if err := db.InsertCallsAndRollups(ctx, calls[60:]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// An id taken by another call is refused and changes no count.
+	var taken item
+	for _, it := range final {
+		taken = it
+		break
+	}
+	other := &calls[0]
+	if other.ID == taken.call.ID {
+		other = &calls[1]
+	}
+	if _, _, err := db.UpsertFeedback(ctx, feedback.Feedback{ID: taken.f.ID, RequestID: other.ID, Consumer: other.Consumer,
+		Name: "helpful", Value: feedback.BoolValue(false), UpdatedAt: clock, Call: calllog.SummaryOf(other)}); err == nil {
+		t.Fatal("feedback id of another call: no error")
+	}
+
+	check := func(when string) {
+		t.Helper()
+		for _, res := range analytics.Resolutions {
+			want := map[string]*analytics.Feedback{}
+			for _, it := range final {
+				k := fmt.Sprint(res.Truncate(it.f.UpdatedAt).Unix(), analytics.FeedbackKey(calllog.SummaryOf(it.call)))
+				if want[k] == nil {
+					want[k] = &analytics.Feedback{}
+				}
+				want[k].AddFeedback(it.f.Value, 1)
+			}
+			rows, err := db.ReadRollups(ctx, analytics.Selection{Resolution: res, From: start.Add(-48 * time.Hour), To: clock.Add(48 * time.Hour)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]*analytics.Feedback{}
+			for _, r := range rows {
+				if r.Feedback != (analytics.Feedback{}) {
+					fb := r.Feedback
+					got[fmt.Sprint(r.Bucket.Unix(), r.Key)] = &fb
+				}
+			}
+			if len(got) != len(want) {
+				t.Fatalf("%s: %d %s rollups hold feedback, want %d", when, len(got), res, len(want))
+			}
+			for k, w := range want {
+				if g := got[k]; g == nil || *g != *w {
+					t.Fatalf("%s: %s rollup %s: feedback %+v, want %+v", when, res, k, g, w)
+				}
+			}
+		}
+	}
+	check("after upserts")
+	for i := range 2 {
+		if err := db.RebuildRollups(ctx, start.Add(-24*time.Hour), clock.Add(24*time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		check(fmt.Sprintf("after rebuild #%d", i+1))
+	}
+	// Rebuilding keeps the calls' own counts too.
+	checkRollups(t, db, calls, "after rebuild with feedback")
+}
