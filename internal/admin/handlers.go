@@ -70,6 +70,7 @@ func (s *Server) listCalls(w http.ResponseWriter, r *http.Request) error {
 		f.Synthetic = &b
 	}
 	f.Probe = q.Get("probe")
+	f.Flag = q.Get("flag")
 	f.Prompt = q.Get("prompt")
 	if v := q.Get("prompt_version"); v != "" {
 		if f.PromptVersion, err = strconv.Atoi(v); err != nil || f.PromptVersion < 1 {

@@ -898,7 +898,7 @@ func newOASFixture(t *testing.T) *oasFixture {
 			{Provider: "anthropic", UpstreamModel: "claude-haiku-4-5", KeyID: "anthropic#1", Status: 429, ErrorType: "rate_limit_error", LatencyUS: 3000},
 		},
 		Fallback: true, UsageEstimated: true, Dropped: []string{"logit_bias"}, CacheHit: true,
-		Prompt: "summarize", PromptVersion: 2, Release: 3, Synthetic: true, Probe: "chat-canary",
+		Prompt: "summarize", PromptVersion: 2, Release: 3, Synthetic: true, Probe: "chat-canary", Flags: []string{"latency_outlier"},
 	}
 	requireAllFieldsSet(t, full)
 	requireAllFieldsSet(t, full.Attempts[0])

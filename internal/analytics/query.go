@@ -88,6 +88,10 @@ const (
 	CacheHits    Metric = "cache_hits"
 	CacheHitRate Metric = "cache_hit_rate"
 	RateLimited  Metric = "rate_limited"
+	// Anomalies counts the calls an anomaly detector flagged;
+	// AnomalyRate is their share of the calls.
+	Anomalies   Metric = "anomalies"
+	AnomalyRate Metric = "anomaly_rate"
 	// FeedbackCount is the number of feedback items given; FeedbackMean
 	// the mean of the boolean (as 0 or 1) and numeric ones;
 	// NegativeFeedbackRatio the share of boolean feedback that is false.
@@ -99,7 +103,7 @@ const (
 // Metrics lists every metric.
 var Metrics = []Metric{Requests, Errors, ErrorRate, LatencyMean, LatencyP50, LatencyP95, LatencyP99,
 	TTFTP50, TTFTP95, Tokens, InputTokens, OutputTokens, Cost, CacheHits, CacheHitRate, RateLimited,
-	FeedbackCount, FeedbackMean, NegativeFeedbackRatio}
+	Anomalies, AnomalyRate, FeedbackCount, FeedbackMean, NegativeFeedbackRatio}
 
 // ParseMetric validates a metric name.
 func ParseMetric(s string) (Metric, error) {
@@ -139,6 +143,8 @@ func (m Metric) Value(r *Row) (v float64, ok bool) {
 		return float64(r.CacheHits), true
 	case RateLimited:
 		return float64(r.RateLimited), true
+	case Anomalies:
+		return float64(r.Anomalies), true
 	case FeedbackCount:
 		return float64(r.FeedbackCount), true
 	case FeedbackMean:
@@ -160,6 +166,8 @@ func (m Metric) Value(r *Row) (v float64, ok bool) {
 		return float64(r.Errors) / float64(r.Requests), true
 	case CacheHitRate:
 		return float64(r.CacheHits) / float64(r.Requests), true
+	case AnomalyRate:
+		return float64(r.Anomalies) / float64(r.Requests), true
 	case LatencyMean:
 		return ms(float64(r.LatencySumUS) / float64(r.Requests)), true
 	case LatencyP50:

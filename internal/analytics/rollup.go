@@ -176,6 +176,8 @@ type Row struct {
 	// the gateway's limits, quotas or budgets refused them or an upstream
 	// did.
 	RateLimited int64
+	// Anomalies counts the calls an anomaly detector flagged.
+	Anomalies int64
 	Feedback
 	// Latency sketches total latency in microseconds over every call; TTFT
 	// the time to first token of the calls that streamed one.
@@ -240,6 +242,9 @@ func (r *Row) Add(rec *calllog.Record) {
 	if rec.Status == 429 {
 		r.RateLimited++
 	}
+	if len(rec.Flags) > 0 {
+		r.Anomalies++
+	}
 	r.InputTokens += rec.InputTokens
 	r.OutputTokens += rec.OutputTokens
 	r.CostUSD += rec.CostUSD
@@ -269,6 +274,7 @@ func (r *Row) MergeCounts(o *Row) {
 	r.CostUSD += o.CostUSD
 	r.LatencySumUS += o.LatencySumUS
 	r.RateLimited += o.RateLimited
+	r.Anomalies += o.Anomalies
 	r.mergeFeedback(&o.Feedback)
 }
 

@@ -40,18 +40,21 @@ import (
 
 // App is a running Hypergate: both planes, the store and the call log.
 type App struct {
-	s       Settings
-	log     *slog.Logger
-	db      *store.DB
-	gw      *gateway.Gateway
-	rec     *calllog.Recorder
-	metrics *telemetry.Metrics
-	tracer  *telemetry.Tracer      // nil: tracing off
-	subs    *catalog.Subscriptions // the approval flow (catalog.go)
-	hooks   *catalog.Webhooks
-	alerts  *alerting        // alert rules (alerts.go)
-	probes  *probe.Scheduler // synthetic probes (probes.go)
-	subsMu  sync.Mutex       // orders reloads of subscriptions into the data plane
+	s   Settings
+	log *slog.Logger
+	db  *store.DB
+	gw  *gateway.Gateway
+	rec *calllog.Recorder
+	// pipeline is the call log's store: detectors, storage and rollups,
+	// observers (analytics.go).
+	pipeline *callPipeline
+	metrics  *telemetry.Metrics
+	tracer   *telemetry.Tracer      // nil: tracing off
+	subs     *catalog.Subscriptions // the approval flow (catalog.go)
+	hooks    *catalog.Webhooks
+	alerts   *alerting        // alert rules (alerts.go)
+	probes   *probe.Scheduler // synthetic probes (probes.go)
+	subsMu   sync.Mutex       // orders reloads of subscriptions into the data plane
 
 	dataSrv  *fasthttp.Server
 	adminSrv *http.Server
@@ -147,7 +150,11 @@ func New(ctx context.Context, s Settings, logOut, out io.Writer) (*App, error) {
 		Tracer:         a.tracer,
 		CallTraces:     callTraces{db},
 	})
-	a.rec, err = calllog.NewRecorder(rollupWriter{db}, calllog.Options{
+	// The call pipeline (analytics.go) stores each batch of call records;
+	// what annotates or observes the calls joins it here, before the
+	// recorder starts writing.
+	a.pipeline = &callPipeline{db: db, log: a.log}
+	a.rec, err = calllog.NewRecorder(a.pipeline, calllog.Options{
 		QueueSize: s.QueueSize,
 		SpillDir:  s.DataDir,
 		Logger:    a.log,

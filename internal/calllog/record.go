@@ -65,6 +65,10 @@ type Record struct {
 	// ErrorMessage says which assertion failed.
 	Synthetic bool   `json:"synthetic,omitempty"`
 	Probe     string `json:"probe,omitempty"`
+	// Flags name the anomaly detectors that flagged the call (empty_output,
+	// refusal, latency_outlier …), set off the request path before the
+	// record is stored.
+	Flags []string `json:"flags,omitempty"`
 }
 
 // Attempt is one try of a call against one target. It names the key by its
@@ -98,6 +102,8 @@ type Filter struct {
 	Synthetic *bool
 	// Probe: only the calls of this probe.
 	Probe string
+	// Flag: only the calls an anomaly detector flagged with this name.
+	Flag string
 	// Cursor is the opaque value returned as Page.Next by the previous page.
 	Cursor string
 	Limit  int

@@ -139,7 +139,7 @@ const (
 // counters and the probe metrics are computed from the analytics rollups.
 var AlertMetrics = []string{"requests", "errors", "error_rate", "latency_mean", "latency_p50", "latency_p95",
 	"latency_p99", "ttft_p50", "ttft_p95", "tokens", "input_tokens", "output_tokens", "cost", "cache_hit_rate",
-	"rate_limited", "feedback", "feedback_mean", "negative_feedback_ratio",
+	"rate_limited", "anomalies", "anomaly_rate", "feedback", "feedback_mean", "negative_feedback_ratio",
 	MetricProbeFailures, MetricProbeFailureRate, MetricCallLogSpilled, MetricCallLogDropped}
 
 // AlertDimensions are the keys of an alert's filter and group_by for the

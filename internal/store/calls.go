@@ -37,7 +37,7 @@ var callColumns = []string{
 	"input_tokens", "output_tokens", "cost_usd", "stream", "request_bytes", "response_bytes",
 	"client_ip", "user_agent", "trace_id", "request_body", "response_body", "size_bytes",
 	"attempts", "fallback", "usage_estimated", "dropped", "service", "route", "cache_hit",
-	"prompt", "prompt_version", "service_release", "synthetic", "probe",
+	"prompt", "prompt_version", "service_release", "synthetic", "probe", "flags",
 }
 
 // listColumns are the columns ListCalls reads: everything but the bodies.
@@ -45,7 +45,7 @@ const listColumns = "id, time_us, consumer, key_id, endpoint, model, provider, u
 	"status, error_type, error_message, latency_us, upstream_us, ttft_us, " +
 	"input_tokens, output_tokens, cost_usd, stream, request_bytes, response_bytes, " +
 	"client_ip, user_agent, trace_id, attempts, fallback, usage_estimated, dropped, service, route, cache_hit, " +
-	"prompt, prompt_version, service_release, synthetic, probe"
+	"prompt, prompt_version, service_release, synthetic, probe, flags"
 
 // rowOverhead approximates the bytes a call row costs beyond its variable
 // fields: 16 fixed-width columns, the row header and the entries in the
@@ -211,7 +211,7 @@ func (db *DB) insertCallChunk(ctx context.Context, tx *sql.Tx, recs []calllog.Re
 			r.InputTokens, r.OutputTokens, r.CostUSD, r.Stream, r.RequestBytes, r.ResponseBytes,
 			r.ClientIP, r.UserAgent, r.TraceID, r.RequestBody, r.ResponseBody, size,
 			encodeAttempts(r.Attempts), r.Fallback, r.UsageEstimated, encodeStrings(r.Dropped), r.Service, r.Route, r.CacheHit,
-			r.Prompt, r.PromptVersion, r.Release, r.Synthetic, r.Probe,
+			r.Prompt, r.PromptVersion, r.Release, r.Synthetic, r.Probe, strings.Join(r.Flags, ","),
 		)
 	}
 	rows, err := tx.StmtContext(ctx, st).QueryContext(ctx, args...)
@@ -237,13 +237,14 @@ func scanCall(s interface{ Scan(...any) error }, withBodies bool) (calllog.Recor
 		timeUS   int64
 		attempts string
 		dropped  string
+		flags    string
 	)
 	dest := []any{
 		&r.ID, &timeUS, &r.Consumer, &r.KeyID, &r.Endpoint, &r.Model, &r.Provider, &r.UpstreamModel,
 		&r.Status, &r.ErrorType, &r.ErrorMessage, &r.LatencyUS, &r.UpstreamUS, &r.TTFTUS,
 		&r.InputTokens, &r.OutputTokens, &r.CostUSD, &r.Stream, &r.RequestBytes, &r.ResponseBytes,
 		&r.ClientIP, &r.UserAgent, &r.TraceID, &attempts, &r.Fallback, &r.UsageEstimated, &dropped, &r.Service, &r.Route, &r.CacheHit,
-		&r.Prompt, &r.PromptVersion, &r.Release, &r.Synthetic, &r.Probe,
+		&r.Prompt, &r.PromptVersion, &r.Release, &r.Synthetic, &r.Probe, &flags,
 	}
 	if withBodies {
 		dest = append(dest, &r.RequestBody, &r.ResponseBody)
@@ -252,6 +253,9 @@ func scanCall(s interface{ Scan(...any) error }, withBodies bool) (calllog.Recor
 		return calllog.Record{}, err
 	}
 	r.Time = fromMicros(timeUS)
+	if flags != "" {
+		r.Flags = strings.Split(flags, ",")
+	}
 	if attempts != "" {
 		if err := json.Unmarshal([]byte(attempts), &r.Attempts); err != nil {
 			return calllog.Record{}, fmt.Errorf("call %q: decoding attempts: %w", r.ID, err)
@@ -382,6 +386,10 @@ func (db *DB) ListCalls(ctx context.Context, f calllog.Filter) (calllog.Page, er
 		where = append(where, "probe = ?")
 		args = append(args, f.Probe)
 	}
+	if f.Flag != "" {
+		where = append(where, "id IN (SELECT call_id FROM call_flags WHERE flag = ?)")
+		args = append(args, f.Flag)
+	}
 	if f.Cursor != "" {
 		us, id, err := decodeCursor(f.Cursor)
 		if err != nil {
@@ -470,6 +478,12 @@ func (db *DB) deleteCalls(ctx context.Context, cond string, args ...any) (int64,
 		}
 		if count == 0 {
 			return nil
+		}
+		// Calls are deleted oldest first, so the flags of deleted calls are
+		// those older than every call left.
+		if _, err := tx.ExecContext(ctx, "DELETE FROM call_flags WHERE time_us < "+
+			"(SELECT COALESCE(MIN(time_us), 9223372036854775807) FROM calls)"); err != nil {
+			return fmt.Errorf("deleting the flags of deleted calls: %w", err)
 		}
 		_, err = tx.ExecContext(ctx, db.Rebind("UPDATE call_usage SET bytes = bytes - ? WHERE id = 1"), bytes)
 		return err

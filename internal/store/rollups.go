@@ -28,10 +28,19 @@ const rollupKeyCols = "service, route, model, provider, consumer, status_class"
 // PostgreSQL a call's ID is only ever written by the node that took the
 // call, from one writer goroutine.
 func (db *DB) InsertCallsAndRollups(ctx context.Context, recs []calllog.Record) error {
+	_, err := db.StoreCalls(ctx, recs)
+	return err
+}
+
+// StoreCalls is InsertCallsAndRollups that also returns the indexes in recs
+// of the records it inserted, in order: the ones that were new, which the
+// call pipeline's observers (triage, review queues) must see exactly once.
+func (db *DB) StoreCalls(ctx context.Context, recs []calllog.Record) (fresh []int, err error) {
 	if len(recs) == 0 {
-		return nil
+		return nil, nil
 	}
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err = db.write(ctx, func(tx *sql.Tx) error {
+		fresh = fresh[:0]
 		known, err := existingCalls(ctx, db, tx, recs)
 		if err != nil {
 			return err
@@ -56,12 +65,38 @@ func (db *DB) InsertCallsAndRollups(ctx context.Context, recs []calllog.Record) 
 			if !known[recs[i].ID] {
 				known[recs[i].ID] = true // the first of duplicates in a batch is the one inserted
 				agg.Add(&recs[i])
+				fresh = append(fresh, i)
 			}
+		}
+		if err := db.insertFlags(ctx, tx, recs, fresh); err != nil {
+			return err
 		}
 		return db.mergeRollups(ctx, tx, agg.Rows())
 	})
 	if err != nil {
-		return fmt.Errorf("inserting %d calls: %w", len(recs), err)
+		return nil, fmt.Errorf("inserting %d calls: %w", len(recs), err)
+	}
+	return fresh, nil
+}
+
+// insertFlags stores a row per flag of the records at fresh.
+func (db *DB) insertFlags(ctx context.Context, tx *sql.Tx, recs []calllog.Record, fresh []int) error {
+	var q *sql.Stmt
+	for _, i := range fresh {
+		r := &recs[i]
+		for _, f := range r.Flags {
+			if q == nil {
+				st, err := tx.PrepareContext(ctx, db.Rebind("INSERT INTO call_flags (call_id, flag, time_us) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"))
+				if err != nil {
+					return fmt.Errorf("storing call flags: %w", err)
+				}
+				defer st.Close()
+				q = st
+			}
+			if _, err := q.ExecContext(ctx, r.ID, f, micros(r.Time)); err != nil {
+				return fmt.Errorf("storing call flags: %w", err)
+			}
+		}
 	}
 	return nil
 }
@@ -114,7 +149,7 @@ func (db *DB) mergeRollups(ctx context.Context, tx *sql.Tx, rows []*analytics.Ro
 	sel := db.Rebind("SELECT " + rollupCountCols + ", latency_sketch, ttft_sketch " +
 		"FROM rollups WHERE resolution = ? AND bucket = ? AND service = ? AND route = ? AND model = ? AND provider = ? AND consumer = ? AND status_class = ?")
 	upd := db.Rebind("UPDATE rollups SET requests = ?, errors = ?, cache_hits = ?, input_tokens = ?, output_tokens = ?, cost_usd = ?, latency_sum_us = ?, " +
-		"rate_limited = ?, feedback_count = ?, feedback_scored = ?, feedback_sum = ?, feedback_positive = ?, feedback_negative = ?, latency_sketch = ?, ttft_sketch = ? " +
+		"rate_limited = ?, anomalies = ?, feedback_count = ?, feedback_scored = ?, feedback_sum = ?, feedback_positive = ?, feedback_negative = ?, latency_sketch = ?, ttft_sketch = ? " +
 		"WHERE resolution = ? AND bucket = ? AND service = ? AND route = ? AND model = ? AND provider = ? AND consumer = ? AND status_class = ?")
 	for _, r := range rows {
 		pk := []any{r.Resolution.Seconds(), r.Bucket.Unix(), r.Service, r.Route, r.Model, r.Provider, r.Consumer, r.StatusClass}
@@ -151,23 +186,23 @@ func (db *DB) mergeRollups(ctx context.Context, tx *sql.Tx, rows []*analytics.Ro
 // rollupCountCols are the rollups' count and sum columns, in the order of
 // countDest and countArgs.
 const rollupCountCols = "requests, errors, cache_hits, input_tokens, output_tokens, cost_usd, latency_sum_us, " +
-	"rate_limited, feedback_count, feedback_scored, feedback_sum, feedback_positive, feedback_negative"
+	"rate_limited, anomalies, feedback_count, feedback_scored, feedback_sum, feedback_positive, feedback_negative"
 
 // countDest returns scan destinations for rollupCountCols.
 func countDest(r *analytics.Row) []any {
 	return []any{&r.Requests, &r.Errors, &r.CacheHits, &r.InputTokens, &r.OutputTokens, &r.CostUSD, &r.LatencySumUS,
-		&r.RateLimited, &r.FeedbackCount, &r.FeedbackScored, &r.FeedbackSum, &r.FeedbackPositive, &r.FeedbackNegative}
+		&r.RateLimited, &r.Anomalies, &r.FeedbackCount, &r.FeedbackScored, &r.FeedbackSum, &r.FeedbackPositive, &r.FeedbackNegative}
 }
 
 // countArgs returns r's values of rollupCountCols.
 func countArgs(r *analytics.Row) []any {
 	return []any{r.Requests, r.Errors, r.CacheHits, r.InputTokens, r.OutputTokens, r.CostUSD, r.LatencySumUS,
-		r.RateLimited, r.FeedbackCount, r.FeedbackScored, r.FeedbackSum, r.FeedbackPositive, r.FeedbackNegative}
+		r.RateLimited, r.Anomalies, r.FeedbackCount, r.FeedbackScored, r.FeedbackSum, r.FeedbackPositive, r.FeedbackNegative}
 }
 
 func (db *DB) insertRollup(ctx context.Context, tx *sql.Tx, r *analytics.Row) error {
 	q := db.Rebind("INSERT INTO rollups (resolution, bucket, " + rollupKeyCols + ", " + rollupCountCols +
-		", latency_sketch, ttft_sketch) VALUES (" + placeholders(23) + ")")
+		", latency_sketch, ttft_sketch) VALUES (" + placeholders(24) + ")")
 	args := append([]any{r.Resolution.Seconds(), r.Bucket.Unix(), r.Service, r.Route, r.Model, r.Provider, r.Consumer, r.StatusClass},
 		countArgs(r)...)
 	_, err := tx.ExecContext(ctx, q, append(args, r.Latency.AppendBinary(nil), r.TTFT.AppendBinary(nil))...)
@@ -197,7 +232,7 @@ func (db *DB) RebuildRollups(ctx context.Context, from, to time.Time) error {
 			return fmt.Errorf("deleting rollups: %w", err)
 		}
 		rows, err := tx.QueryContext(ctx, db.Rebind("SELECT time_us, service, route, model, provider, consumer, status, "+
-			"latency_us, ttft_us, input_tokens, output_tokens, cost_usd, cache_hit FROM calls WHERE time_us >= ? AND time_us < ? AND synthetic = ?"),
+			"latency_us, ttft_us, input_tokens, output_tokens, cost_usd, cache_hit, flags FROM calls WHERE time_us >= ? AND time_us < ? AND synthetic = ?"),
 			from.UnixMicro(), to.UnixMicro(), false)
 		if err != nil {
 			return fmt.Errorf("reading calls: %w", err)
@@ -206,12 +241,16 @@ func (db *DB) RebuildRollups(ctx context.Context, from, to time.Time) error {
 		for rows.Next() {
 			var r calllog.Record
 			var us int64
+			var flags string
 			if err := rows.Scan(&us, &r.Service, &r.Route, &r.Model, &r.Provider, &r.Consumer, &r.Status,
-				&r.LatencyUS, &r.TTFTUS, &r.InputTokens, &r.OutputTokens, &r.CostUSD, &r.CacheHit); err != nil {
+				&r.LatencyUS, &r.TTFTUS, &r.InputTokens, &r.OutputTokens, &r.CostUSD, &r.CacheHit, &flags); err != nil {
 				rows.Close()
 				return fmt.Errorf("reading calls: %w", err)
 			}
 			r.Time = fromMicros(us)
+			if flags != "" {
+				r.Flags = strings.Split(flags, ",")
+			}
 			agg.Add(&r)
 		}
 		rows.Close()

@@ -154,6 +154,12 @@ func randomCalls(rng *rand.Rand, prefix string, start time.Time, n int) []calllo
 		if r.Synthetic {
 			r.Probe = "canary"
 		}
+		switch rng.IntN(6) {
+		case 0:
+			r.Flags = []string{"refusal"}
+		case 1:
+			r.Flags = []string{"empty_output", "truncated"}
+		}
 		if rng.IntN(2) == 0 {
 			r.Stream, r.TTFTUS = true, 1+r.LatencyUS/int64(1+rng.IntN(10))
 		}
@@ -167,9 +173,9 @@ func randomCalls(rng *rand.Rand, prefix string, start time.Time, n int) []calllo
 func checkRollups(t *testing.T, db *store.DB, recs []calllog.Record, when string) {
 	t.Helper()
 	type agg struct {
-		requests, errors, hits, in, out, latSum, limited int64
-		cost                                             float64
-		lat, ttft                                        []float64
+		requests, errors, hits, in, out, latSum, limited, flagged int64
+		cost                                                      float64
+		lat, ttft                                                 []float64
 	}
 	for _, res := range analytics.Resolutions {
 		want := map[string]*agg{}
@@ -202,6 +208,9 @@ func checkRollups(t *testing.T, db *store.DB, recs []calllog.Record, when string
 			if r.Status == 429 {
 				a.limited++
 			}
+			if len(r.Flags) > 0 {
+				a.flagged++
+			}
 			a.in += r.InputTokens
 			a.out += r.OutputTokens
 			a.latSum += r.LatencyUS
@@ -227,8 +236,8 @@ func checkRollups(t *testing.T, db *store.DB, recs []calllog.Record, when string
 			if a == nil {
 				t.Fatalf("%s: unexpected %s rollup %s", when, res, k)
 			}
-			got := [7]int64{r.Requests, r.Errors, r.CacheHits, r.InputTokens, r.OutputTokens, r.LatencySumUS, r.RateLimited}
-			exp := [7]int64{a.requests, a.errors, a.hits, a.in, a.out, a.latSum, a.limited}
+			got := [8]int64{r.Requests, r.Errors, r.CacheHits, r.InputTokens, r.OutputTokens, r.LatencySumUS, r.RateLimited, r.Anomalies}
+			exp := [8]int64{a.requests, a.errors, a.hits, a.in, a.out, a.latSum, a.limited, a.flagged}
 			if got != exp || r.CostUSD != a.cost {
 				t.Fatalf("%s: %s rollup %s: counts %v cost %v, want %v cost %v", when, res, k, got, r.CostUSD, exp, a.cost)
 			}

@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"Releases", Releases},
 		{"Rollups", Rollups},
 		{"FeedbackRollups", FeedbackRollups},
+		{"CallFlags", CallFlags},
 		{"Alerts", Alerts},
 		{"AlertState", AlertState},
 	}
