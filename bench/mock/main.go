@@ -32,6 +32,8 @@ func main() {
 	flag.IntVar(&cfg.chunks, "chunks", 20, "content chunks in a streamed chat completion")
 	flag.DurationVar(&cfg.chunkDelay, "chunk-delay", 5*time.Millisecond, "delay before each content chunk of a stream")
 	flag.IntVar(&cfg.embeddingDims, "embedding-dims", 1536, "length of each embedding vector")
+	flag.IntVar(&cfg.failEvery, "fail-every", 0, "answer every Nth chat completion with a 500 error (0: never)")
+	flag.IntVar(&cfg.emptyEvery, "empty-every", 0, "answer every Nth chat completion with empty content (0: never)")
 	flag.Parse()
 
 	if err := run(*addr, cfg); err != nil {

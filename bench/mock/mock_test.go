@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"flag"
 	"io"
 	"math"
@@ -267,7 +268,7 @@ func TestTranscripts(t *testing.T) {
 		render func() []byte
 	}{
 		{name: "completion.json", render: func() []byte {
-			return appendCompletion(nil, 1, created, parseChat([]byte(`{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hello"}]}`)))
+			return appendCompletion(nil, 1, created, parseChat([]byte(`{"model":"gpt-4o-mini","messages":[{"role":"user","content":"hello"}]}`)), completionText)
 		}},
 		{name: "stream.sse", render: func() []byte {
 			var out bytes.Buffer
@@ -314,5 +315,38 @@ func TestTranscripts(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDegradedAnswers checks -fail-every and -empty-every: every third call
+// fails with OpenAI's error shape, and every second of the others is empty.
+func TestDegradedAnswers(t *testing.T) {
+	cfg := testConfig()
+	cfg.failEvery, cfg.emptyEvery = 3, 2
+	client := sdk(start(t, cfg))
+	var got []string
+	for range 6 {
+		c, err := client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{
+			Model:    "gpt-4o-mini",
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("hello")},
+		})
+		var apiErr *openai.Error
+		switch {
+		case err == nil && c.Choices[0].Message.Content == "":
+			got = append(got, "empty")
+		case err == nil:
+			got = append(got, "ok")
+		case errors.As(err, &apiErr) && apiErr.StatusCode == 500 && apiErr.Type == "server_error":
+			got = append(got, "500")
+		default:
+			t.Fatalf("call: %v", err)
+		}
+	}
+	// Calls 1–6: 3 and 6 fail; of the others, the even-numbered (2 and 4) are empty.
+	if want := "ok empty 500 empty ok 500"; strings.Join(got, " ") != want {
+		t.Errorf("answers %q, want %q", strings.Join(got, " "), want)
+	}
+	if err := (config{chunks: 1, embeddingDims: 1, failEvery: -1}).validate(); err == nil {
+		t.Error("a negative -fail-every was accepted")
 	}
 }

@@ -22,6 +22,11 @@ type config struct {
 	chunks        int
 	chunkDelay    time.Duration
 	embeddingDims int
+	// failEvery and emptyEvery degrade chat answers on purpose, for
+	// trying the gateway's failure handling and anomaly detectors: every
+	// failEvery-th call answers 500, and every emptyEvery-th of the others
+	// answers with empty content; 0 turns each off.
+	failEvery, emptyEvery int
 }
 
 func (c config) validate() error {
@@ -34,6 +39,8 @@ func (c config) validate() error {
 		return errors.New("-chunk-delay must not be negative")
 	case c.embeddingDims < 1:
 		return errors.New("-embedding-dims must be at least 1")
+	case c.failEvery < 0 || c.emptyEvery < 0:
+		return errors.New("-fail-every and -empty-every must not be negative")
 	}
 	return nil
 }
@@ -150,11 +157,19 @@ func (s *server) chat(ctx *fasthttp.RequestCtx) {
 	id := s.seq.Add(1)
 	created := s.now().Unix()
 	s.delay()
+	if s.cfg.failEvery > 0 && id%uint64(s.cfg.failEvery) == 0 {
+		writeError(ctx, fasthttp.StatusInternalServerError, "The server had an error while processing request "+strconv.FormatUint(id, 10)+".", "server_error")
+		return
+	}
 	if !req.stream {
 		ctx.SetContentType("application/json")
+		text := completionText
+		if n := uint64(s.cfg.emptyEvery); n > 0 && id%n == 0 {
+			text = ""
+		}
 		// Appending into the response's own buffer renders the body without
 		// an allocation; SetBody then copies it onto itself.
-		ctx.SetBody(appendCompletion(ctx.Response.Body()[:0], id, created, req))
+		ctx.SetBody(appendCompletion(ctx.Response.Body()[:0], id, created, req, text))
 		return
 	}
 	ctx.SetContentType("text/event-stream")
@@ -210,9 +225,13 @@ func appendHead(b []byte, object string, id uint64, created int64, model string)
 	return b
 }
 
-func appendCompletion(b []byte, id uint64, created int64, req chatRequest) []byte {
+// appendCompletion renders a chat completion whose content is text, which
+// must need no JSON escaping (completionText, or "").
+func appendCompletion(b []byte, id uint64, created int64, req chatRequest, text string) []byte {
 	b = appendHead(b, "chat.completion", id, created, req.model)
-	b = append(b, `,"choices":[{"index":0,"message":{"role":"assistant","content":"`+completionText+`","refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"stop"}],"usage":`...)
+	b = append(b, `,"choices":[{"index":0,"message":{"role":"assistant","content":"`...)
+	b = append(b, text...)
+	b = append(b, `","refusal":null,"annotations":[]},"logprobs":null,"finish_reason":"stop"}],"usage":`...)
 	b = appendUsage(b, req.promptTokens, completionTokens)
 	b = append(b, `,"service_tier":"default","system_fingerprint":"fp_bench"}`...)
 	return b
