@@ -141,6 +141,21 @@ type Server struct {
 	// Probes lists the synthetic probes with their latest results
 	// (probes.go); GET /admin/v1/probes answers 404 without it.
 	Probes ProbeLister
+	// Feedback serves reviewers' feedback, publishable keys and feedback
+	// on pages (feedback.go); those routes answer 404 without it.
+	Feedback FeedbackAdmin
+	// Reviews serves the review queues (review.go); their routes answer
+	// 404 without it.
+	Reviews ReviewQueues
+	// Hypercare reads the figures of hypercare reports and the stored
+	// daily reports (hypercare.go); its routes answer 404 without it.
+	Hypercare HypercareStore
+	// Status manages the public status page's incidents, subscribers and
+	// service levels (status.go); its routes answer 404 without it.
+	Status StatusManager
+	// Incidents serves the triage incidents (incidents.go); their routes
+	// answer 404 without it.
+	Incidents Incidents
 	// TokenHash is the SHA-256 hex of the admin token, the built-in admin.
 	TokenHash string
 	// Passwords hashes and checks user passwords (argon2id defaults when nil).
@@ -215,6 +230,8 @@ func (s *Server) routes() *router {
 
 	h("GET /admin/v1/calls", auth.ActionCallsRead, nil, s.listCalls)
 	h("GET /admin/v1/calls/{id}", auth.ActionCallsRead, nil, s.getCall)
+	h("POST /admin/v1/calls/{id}/feedback", auth.ActionFeedbackWrite, s.callTarget, s.postCallFeedback)
+	h("GET /admin/v1/page-feedback", auth.ActionAnalyticsRead, nil, s.listPageFeedback)
 	h("GET /admin/v1/analytics/timeseries", auth.ActionAnalyticsRead, nil, s.analyticsTimeseries)
 	h("GET /admin/v1/analytics/breakdown", auth.ActionAnalyticsRead, nil, s.analyticsBreakdown)
 	h("GET /admin/v1/analytics/top", auth.ActionAnalyticsRead, nil, s.analyticsTop)
@@ -222,6 +239,35 @@ func (s *Server) routes() *router {
 	h("POST /admin/v1/analytics/rebuild", auth.ActionAnalyticsRebuild, nil, s.analyticsRebuild)
 	h("GET /admin/v1/alerts", auth.ActionAlertsRead, nil, s.listAlerts)
 	h("GET /admin/v1/probes", auth.ActionProbesRead, nil, s.listProbes)
+	// Incidents check the caller's reach themselves (incidents.go): an
+	// incident belongs to its service's team and to every consumer it hit.
+	h("GET /admin/v1/incidents", auth.ActionIncidentsRead, nil, s.listIncidents)
+	h("GET /admin/v1/incidents/{id}", auth.ActionIncidentsRead, nil, s.getIncident)
+	h("POST /admin/v1/incidents/{id}/acknowledge", auth.ActionIncidentsWrite, nil, s.acknowledgeIncident)
+	h("POST /admin/v1/incidents/{id}/resolve", auth.ActionIncidentsWrite, nil, s.resolveIncident)
+	h("POST /admin/v1/incidents/{id}/ignore", auth.ActionIncidentsWrite, nil, s.ignoreIncident)
+	h("POST /admin/v1/incidents/{id}/reopen", auth.ActionIncidentsWrite, nil, s.reopenIncident)
+	h("POST /admin/v1/incidents/{id}/notes", auth.ActionIncidentsWrite, nil, s.addIncidentNote)
+	h("GET /admin/v1/review-queues", auth.ActionReviewRead, nil, s.listReviewQueues)
+	h("GET /admin/v1/review-queues/{name}", auth.ActionReviewRead, s.reviewQueueTarget, s.getReviewQueue)
+	h("GET /admin/v1/review-queues/{name}/items", auth.ActionReviewRead, s.reviewQueueTarget, s.listReviewItems)
+	h("POST /admin/v1/review-queues/{name}/items", auth.ActionReviewManage, s.reviewQueueTarget, s.addReviewItems)
+	h("POST /admin/v1/review-queues/{name}/items/bulk", auth.ActionReviewManage, s.reviewQueueTarget, s.bulkAddReviewItems)
+	h("POST /admin/v1/review-queues/{name}/items/{id}/assign", auth.ActionReviewManage, s.reviewQueueTarget, s.assignReviewItem)
+	h("POST /admin/v1/review-queues/{name}/next", auth.ActionReviewWrite, s.reviewQueueTarget, s.nextReviewItem)
+	h("POST /admin/v1/review-queues/{name}/items/{id}/complete", auth.ActionReviewWrite, s.reviewQueueTarget, s.completeReviewItem)
+	h("POST /admin/v1/review-queues/{name}/items/{id}/skip", auth.ActionReviewWrite, s.reviewQueueTarget, s.skipReviewItem)
+	h("GET /admin/v1/status", auth.ActionStatusRead, nil, s.listStatusServices)
+	h("GET /admin/v1/status/incidents", auth.ActionStatusRead, nil, s.listStatusIncidents)
+	h("POST /admin/v1/status/incidents", auth.ActionStatusWrite, nil, s.createStatusIncident)
+	h("GET /admin/v1/status/incidents/{id}", auth.ActionStatusRead, nil, s.getStatusIncident)
+	h("POST /admin/v1/status/incidents/{id}/updates", auth.ActionStatusWrite, nil, s.addStatusUpdate)
+	h("GET /admin/v1/status/subscribers", auth.ActionStatusRead, nil, s.listStatusSubscribers)
+	h("POST /admin/v1/status/subscribers", auth.ActionStatusWrite, nil, s.createStatusSubscriber)
+	h("DELETE /admin/v1/status/subscribers/{id}", auth.ActionStatusWrite, nil, s.deleteStatusSubscriber)
+	h("GET /admin/v1/hypercare", auth.ActionHypercareRead, nil, s.listHypercare)
+	h("GET /admin/v1/hypercare/{name}/report", auth.ActionHypercareRead, s.hypercareTarget, s.hypercareReport)
+	h("GET /admin/v1/hypercare/{name}/reports", auth.ActionHypercareRead, s.hypercareTarget, s.hypercareReports)
 	h("GET /admin/v1/alerts/history", auth.ActionAlertsRead, nil, s.alertHistory)
 	h("GET /admin/v1/silences", auth.ActionAlertsRead, nil, s.listSilences)
 	h("POST /admin/v1/silences", auth.ActionAlertsWrite, nil, s.createSilence)
@@ -234,6 +280,9 @@ func (s *Server) routes() *router {
 	h("GET /admin/v1/keys", auth.ActionKeysRead, nil, s.listKeys)
 	h("DELETE /admin/v1/keys/{id}", auth.ActionKeysWrite, s.keyTarget, s.revokeKey)
 	h("POST /admin/v1/consumers/{name}/keys/{id}/rotate", auth.ActionKeysWrite, s.consumerTarget, s.rotateKey)
+	h("POST /admin/v1/consumers/{name}/publishable-keys", auth.ActionKeysWrite, s.consumerTarget, s.createPublishableKey)
+	h("GET /admin/v1/consumers/{name}/publishable-keys", auth.ActionKeysRead, s.consumerTarget, s.listPublishableKeys)
+	h("DELETE /admin/v1/consumers/{name}/publishable-keys/{id}", auth.ActionKeysWrite, s.consumerTarget, s.revokePublishableKey)
 
 	// The catalog is for every signed-in principal (catalog.go); the
 	// approval flow is in subscriptions.go.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -32,55 +33,72 @@ func parseTime(param, v string) (time.Time, error) {
 	return time.Time{}, badRequest(param, "%s: %q is neither an RFC 3339 time nor unix seconds", param, v)
 }
 
-func (s *Server) listCalls(w http.ResponseWriter, r *http.Request) error {
-	q := r.URL.Query()
+// parseCallFilter reads the call list's query parameters. Every endpoint
+// that selects calls by filter (the call list, a review queue's bulk add)
+// parses with it, so that the same parameters always select the same calls.
+func parseCallFilter(q url.Values) (calllog.Filter, error) {
 	var f calllog.Filter
 	var err error
 	if f.Since, err = parseTime("since", q.Get("since")); err != nil {
-		return err
+		return calllog.Filter{}, err
 	}
 	if f.Until, err = parseTime("until", q.Get("until")); err != nil {
-		return err
+		return calllog.Filter{}, err
 	}
 	f.Consumer, f.Model, f.Service, f.Cursor = q.Get("consumer"), q.Get("model"), q.Get("service"), q.Get("cursor")
 	if v := q.Get("status"); v != "" {
 		if f.Status, err = strconv.Atoi(v); err != nil || f.Status < 100 || f.Status > 599 {
-			return badRequest("status", "status: %q is not an HTTP status code", v)
+			return calllog.Filter{}, badRequest("status", "status: %q is not an HTTP status code", v)
 		}
 	}
 	if v := q.Get("has_feedback"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			return badRequest("has_feedback", "has_feedback: %q is not true or false", v)
+			return calllog.Filter{}, badRequest("has_feedback", "has_feedback: %q is not true or false", v)
 		}
 		f.HasFeedback = &b
 	}
 	if v := q.Get("cache_hit"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			return badRequest("cache_hit", "cache_hit: %q is not true or false", v)
+			return calllog.Filter{}, badRequest("cache_hit", "cache_hit: %q is not true or false", v)
 		}
 		f.CacheHit = &b
 	}
 	if v := q.Get("synthetic"); v != "" {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
-			return badRequest("synthetic", "synthetic: %q is not true or false", v)
+			return calllog.Filter{}, badRequest("synthetic", "synthetic: %q is not true or false", v)
 		}
 		f.Synthetic = &b
 	}
 	f.Probe = q.Get("probe")
 	f.Flag = q.Get("flag")
+	if v := q.Get("feedback"); v != "" {
+		m, err := calllog.ParseFeedbackMatch(v)
+		if err != nil {
+			return calllog.Filter{}, badRequest("feedback", "feedback: %v", err)
+		}
+		f.Feedback = m
+	}
 	f.Prompt = q.Get("prompt")
 	if v := q.Get("prompt_version"); v != "" {
 		if f.PromptVersion, err = strconv.Atoi(v); err != nil || f.PromptVersion < 1 {
-			return badRequest("prompt_version", "prompt_version: %q is not a version number (1 or more)", v)
+			return calllog.Filter{}, badRequest("prompt_version", "prompt_version: %q is not a version number (1 or more)", v)
 		}
 	}
 	if v := q.Get("limit"); v != "" {
 		if f.Limit, err = strconv.Atoi(v); err != nil || f.Limit < 1 || f.Limit > 500 {
-			return badRequest("limit", "limit: %q must be a whole number from 1 to 500", v)
+			return calllog.Filter{}, badRequest("limit", "limit: %q must be a whole number from 1 to 500", v)
 		}
+	}
+	return f, nil
+}
+
+func (s *Server) listCalls(w http.ResponseWriter, r *http.Request) error {
+	f, err := parseCallFilter(r.URL.Query())
+	if err != nil {
+		return err
 	}
 	var page calllog.Page
 	if p := principal(r); p.Scoped() {

@@ -22,10 +22,14 @@ func TestNegativeFeedbackRatio(t *testing.T) {
 	f.calls(t, "web-shop", 20, 0) // many calls, no feedback yet
 	give := func(n int, helpful bool) {
 		t.Helper()
+		polarity := feedback.PolarityNegative
+		if helpful {
+			polarity = feedback.PolarityPositive
+		}
 		for range n {
 			f.seq++
 			fb := feedback.Feedback{ID: fmt.Sprint("fb", f.seq), RequestID: fmt.Sprint("c", f.seq), Consumer: "web-shop", Name: "helpful",
-				Value: feedback.BoolValue(helpful), UpdatedAt: f.clock.Now(),
+				Value: feedback.BoolValue(helpful), Polarity: polarity, UpdatedAt: f.clock.Now(),
 				Call: calllog.CallSummary{Consumer: "web-shop", Model: "gpt-4o-mini", Provider: "openai-main", Status: 200}}
 			if _, _, err := f.db.UpsertFeedback(t.Context(), fb); err != nil {
 				t.Fatal(err)

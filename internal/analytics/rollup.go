@@ -193,27 +193,28 @@ type Feedback struct {
 	FeedbackCount  int64
 	FeedbackScored int64
 	FeedbackSum    float64
-	// FeedbackPositive and FeedbackNegative count boolean feedback, true
-	// and false.
+	// FeedbackPositive and FeedbackNegative count the feedback of that
+	// polarity, as judged when it was given (feedback.ScorePolarity): a
+	// boolean true or false, a rating above or below its midpoint, a
+	// category listed as positive or negative.
 	FeedbackPositive int64
 	FeedbackNegative int64
 }
 
-// AddFeedback counts (sign 1) or uncounts (sign −1) one feedback value.
-func (f *Feedback) AddFeedback(v feedback.Value, sign int64) {
+// AddFeedback counts (sign 1) or uncounts (sign −1) one feedback value of
+// the given polarity.
+func (f *Feedback) AddFeedback(v feedback.Value, polarity string, sign int64) {
 	f.FeedbackCount += sign
 	switch v.Kind {
-	case feedback.Boolean:
+	case feedback.Boolean, feedback.Numeric:
 		f.FeedbackScored += sign
 		f.FeedbackSum += float64(sign) * v.Num
-		if v.Bool() {
-			f.FeedbackPositive += sign
-		} else {
-			f.FeedbackNegative += sign
-		}
-	case feedback.Numeric:
-		f.FeedbackScored += sign
-		f.FeedbackSum += float64(sign) * v.Num
+	}
+	switch polarity {
+	case feedback.PolarityPositive:
+		f.FeedbackPositive += sign
+	case feedback.PolarityNegative:
+		f.FeedbackNegative += sign
 	}
 }
 
@@ -325,9 +326,10 @@ func FeedbackKey(c calllog.CallSummary) Key {
 		Consumer: c.Consumer, StatusClass: StatusClass(c.Status)}
 }
 
-// AddFeedback counts (sign 1) or uncounts (sign −1) the feedback value v,
-// given at t on a call of key k, at every resolution.
-func (a *Aggregator) AddFeedback(k Key, t time.Time, v feedback.Value, sign int64) {
+// AddFeedback counts (sign 1) or uncounts (sign −1) the feedback value v
+// of the given polarity, given at t on a call of key k, at every
+// resolution.
+func (a *Aggregator) AddFeedback(k Key, t time.Time, v feedback.Value, polarity string, sign int64) {
 	for _, res := range Resolutions {
 		b := res.Truncate(t)
 		bk := bucketKey{b.Unix(), k}
@@ -336,7 +338,7 @@ func (a *Aggregator) AddFeedback(k Key, t time.Time, v feedback.Value, sign int6
 			row = NewRow(res, b, k)
 			a.rows[res][bk] = row
 		}
-		row.Feedback.AddFeedback(v, sign)
+		row.Feedback.AddFeedback(v, polarity, sign)
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/hypergate/hypergate/internal/admin"
 	"github.com/hypergate/hypergate/internal/analytics"
+	"github.com/hypergate/hypergate/internal/anomaly"
 	"github.com/hypergate/hypergate/internal/auth"
 	"github.com/hypergate/hypergate/internal/calllog"
 	"github.com/hypergate/hypergate/internal/catalog"
@@ -54,7 +55,17 @@ type App struct {
 	hooks    *catalog.Webhooks
 	alerts   *alerting        // alert rules (alerts.go)
 	probes   *probe.Scheduler // synthetic probes (probes.go)
-	subsMu   sync.Mutex       // orders reloads of subscriptions into the data plane
+	status   *statusPage      // the public status page (status.go)
+	// feedback stores feedback from both planes; what observes feedback
+	// appends itself to feedback.Observers before serving starts.
+	feedback *feedback.Service
+	subsMu   sync.Mutex // orders reloads of subscriptions into the data plane
+
+	// anomalies are the detectors the call pipeline runs on each batch.
+	anomalies *anomaly.Engine
+	// triage groups failures, anomalies and negative feedback into
+	// incidents (triage.go).
+	triage *triaging
 
 	dataSrv  *fasthttp.Server
 	adminSrv *http.Server
@@ -100,6 +111,9 @@ func New(ctx context.Context, s Settings, logOut, out io.Writer) (*App, error) {
 			if a.tracer != nil {
 				_ = a.tracer.Shutdown(context.Background())
 			}
+			if a.triage != nil {
+				a.triage.close(context.Background())
+			}
 			db.Close()
 		}
 	}()
@@ -138,7 +152,7 @@ func New(ctx context.Context, s Settings, logOut, out io.Writer) (*App, error) {
 		a.metrics.RegisterTracer(a.tracer)
 		a.log.Info("tracing", "otlp_endpoint", s.OTLPEndpoint, "sample_ratio", topts.SampleRatio)
 	}
-	fb := &feedback.Service{Store: feedbackStore{db}, Calls: callOwners{db}, Pending: pendingFunc(func(id string) (calllog.CallSummary, bool) { return a.rec.Pending(id) })}
+	fb := a.newFeedback() // feedback.go
 	a.gw = gateway.New(gateway.Options{
 		Recorder:       recordFunc(a.recordCall),
 		Feedback:       fb,
@@ -153,7 +167,16 @@ func New(ctx context.Context, s Settings, logOut, out io.Writer) (*App, error) {
 	// The call pipeline (analytics.go) stores each batch of call records;
 	// what annotates or observes the calls joins it here, before the
 	// recorder starts writing.
-	a.pipeline = &callPipeline{db: db, log: a.log}
+	a.anomalies = anomaly.New(a.cfg.Detectors, anomaly.Options{Count: a.metrics.CountAnomaly})
+	a.pipeline = &callPipeline{db: db, annotate: a.anomalies, log: a.log}
+	// Review queues (review.go) add calls by their rules as calls are
+	// stored and as feedback on them arrives.
+	reviews := a.newReview(fb)
+	a.pipeline.observers = append(a.pipeline.observers, namedObserver{"review", reviews})
+	// Triage (triage.go) groups failures, anomalies and negative feedback
+	// into incidents.
+	a.triage = a.newTriage(fb)
+	a.pipeline.observers = append(a.pipeline.observers, namedObserver{"triage", a.triage})
 	a.rec, err = calllog.NewRecorder(a.pipeline, calllog.Options{
 		QueueSize: s.QueueSize,
 		SpillDir:  s.DataDir,
@@ -191,11 +214,20 @@ func New(ctx context.Context, s Settings, logOut, out io.Writer) (*App, error) {
 		return nil, err
 	}
 	a.dataSrv = a.gw.Server()
+	if a.status, err = a.newStatus(); err != nil {
+		return nil, err
+	}
+	a.dataSrv.Handler = a.status.wrap(a.dataSrv.Handler) // /status on the data plane
 	adm := &admin.Server{
 		Analytics:   db,
 		Rollups:     db,
 		Alerts:      alertsView{db, a.alerts},
 		Probes:      a.probes,
+		Feedback:    feedbackAdmin{a},
+		Reviews:     reviews,
+		Hypercare:   db,
+		Status:      a.status.service,
+		Incidents:   db,
 		Calls:       db,
 		Keys:        keyManager{a},
 		Configs:     configs{a},
@@ -333,6 +365,7 @@ func (a *App) Apply(ctx context.Context, cfg *config.Config, author, message str
 	a.seedPoliciesOrWarn(ctx, snap)
 	a.gw.SetSnapshot(snap)
 	a.probes.Update(cfg)
+	a.anomalies.Update(cfg.Detectors)
 	res.Revision = &rev
 	a.log.Info("configuration applied", "revision", rev.Number, "author", author, "changes", len(diff))
 	return res, nil
@@ -387,6 +420,11 @@ func (a *App) reloadKeys(ctx context.Context) error {
 		return fmt.Errorf("loading keys: %w", err)
 	}
 	a.gw.SetKeys(gateway.NewKeyTable(keys))
+	pkeys, err := a.db.ActivePublishableKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("loading publishable keys: %w", err)
+	}
+	a.gw.SetPublishableKeys(gateway.NewPublishableKeyTable(pkeys))
 	return nil
 }
 
@@ -405,6 +443,7 @@ func (a *App) sync(ctx context.Context) {
 				a.seedPoliciesOrWarn(ctx, snap)
 				a.gw.SetSnapshot(snap)
 				a.probes.Update(cfg)
+				a.anomalies.Update(cfg.Detectors)
 				a.log.Info("configuration reloaded from store", "revision", rv.Number)
 			}
 		}
@@ -455,6 +494,16 @@ func (a *App) Start() error {
 	go func() {
 		defer a.loops.Done()
 		a.alerts.run(ctx, a.s.AlertInterval)
+	}()
+	a.loops.Add(1)
+	go func() {
+		defer a.loops.Done()
+		a.newHypercareReports().run(ctx, hypercareInterval) // hypercare.go
+	}()
+	a.loops.Add(1)
+	go func() {
+		defer a.loops.Done()
+		a.status.run(ctx) // status.go: the services' levels
 	}()
 	go func() {
 		defer a.loops.Done()
@@ -547,9 +596,11 @@ func (a *App) Shutdown(ctx context.Context) error {
 	}
 	hcancel()
 	a.alerts.close(ctx)
+	a.status.close(ctx)
 	if err := a.rec.Close(ctx); err != nil {
 		errs = append(errs, fmt.Errorf("flushing call records: %w", err))
 	}
+	a.triage.close(ctx) // after the call log: its last batches may open incidents
 	if a.tracer != nil {
 		// After the planes: the last calls' spans are in the queue by now.
 		if err := a.tracer.Shutdown(ctx); err != nil {

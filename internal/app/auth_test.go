@@ -43,6 +43,12 @@ services:
     team: search
     upstream: { targets: [ { url: "http://127.0.0.1:1" } ] }
     routes: [ { path: /search } ]
+review_queues:
+  - name: pay-review
+    team: payments
+    dimensions: [helpful]
+hypercare:
+  - { name: pay-launch, target: { service: pay-api }, start: 2026-01-05T00:00:00Z, duration: 14d }
 `
 }
 
@@ -171,6 +177,22 @@ func roleMatrix(t *testing.T, e *authEnv) {
 	// A silence of shop's alerts, which team payments owns.
 	const matrixSilence = `{"matchers":[{"name":"consumer","value":"shop"}],"duration":"1h","comment":"matrix"}`
 	const matrixDoc = `{"openapi":"3.1.0","info":{"title":"Pay","version":"1"},"paths":{}}`
+	// A status incident on pay-api, and a status subscriber (status.go).
+	const matrixStatusIncident = `{"title":"Matrix","services":["pay-api"],"impact":"degraded","message":"m"}`
+	statusIncident := func() string {
+		return gjson.GetBytes(e.mustDo(201, "POST", "/admin/v1/status/incidents", matrixStatusIncident), "id").Str
+	}
+	statusSubscriber := func() string {
+		return gjson.GetBytes(e.mustDo(201, "POST", "/admin/v1/status/subscribers", `{"url":"http://127.0.0.1:1/hook","secret":"env:STATUS_MATRIX_SECRET"}`), "id").Str
+	}
+	// reviewItem puts the matrix call in review queue pay-review of team
+	// payments (once: a call is never twice in a queue) and returns the id
+	// of its item.
+	reviewItem := func() string {
+		e.mustDo(200, "POST", "/admin/v1/review-queues/pay-review/items", `{"call_ids":["matrix-call"]}`)
+		b := e.mustDo(200, "GET", "/admin/v1/review-queues/pay-review/items", "")
+		return gjson.GetBytes(b, `data.#(call_id=="matrix-call").id`).Str
+	}
 	type req struct{ path, body string }
 	// One request per route; prepare may create what the request acts on,
 	// so that every role's request finds it fresh.
@@ -187,8 +209,20 @@ func roleMatrix(t *testing.T, e *authEnv) {
 		"POST /admin/v1/me/password": func() req {
 			return req{"/admin/v1/me/password", `{"current_password":"x","new_password":"long enough password"}`}
 		},
-		"GET /admin/v1/calls":                func() req { return req{"/admin/v1/calls", ""} },
-		"GET /admin/v1/calls/{id}":           func() req { return req{"/admin/v1/calls/matrix-call", ""} },
+		"GET /admin/v1/calls":      func() req { return req{"/admin/v1/calls", ""} },
+		"GET /admin/v1/calls/{id}": func() req { return req{"/admin/v1/calls/matrix-call", ""} },
+		"POST /admin/v1/calls/{id}/feedback": func() req {
+			return req{"/admin/v1/calls/matrix-call/feedback", `{"name":"helpful","value":false,"comment":"matrix"}`}
+		},
+		"GET /admin/v1/page-feedback": func() req { return req{"/admin/v1/page-feedback?page=/portal", ""} },
+		"POST /admin/v1/consumers/{name}/publishable-keys": func() req {
+			return req{"/admin/v1/consumers/shop/publishable-keys", `{"name":"m","origins":["https://shop.example.com"]}`}
+		},
+		"GET /admin/v1/consumers/{name}/publishable-keys": func() req { return req{"/admin/v1/consumers/shop/publishable-keys", ""} },
+		"DELETE /admin/v1/consumers/{name}/publishable-keys/{id}": func() req {
+			id := gjson.GetBytes(e.mustDo(201, "POST", "/admin/v1/consumers/shop/publishable-keys", `{"name":"m"}`), "id").Str
+			return req{"/admin/v1/consumers/shop/publishable-keys/" + id, ""}
+		},
 		"GET /admin/v1/analytics/timeseries": func() req { return req{"/admin/v1/analytics/timeseries", ""} },
 		"GET /admin/v1/analytics/breakdown":  func() req { return req{"/admin/v1/analytics/breakdown?by=model", ""} },
 		"GET /admin/v1/analytics/top":        func() req { return req{"/admin/v1/analytics/top?by=route&metric=errors", ""} },
@@ -315,7 +349,71 @@ func roleMatrix(t *testing.T, e *authEnv) {
 		"DELETE /admin/v1/silences/{id}": func() req {
 			return req{"/admin/v1/silences/" + gjson.GetBytes(e.mustDo(201, "POST", "/admin/v1/silences", matrixSilence), "id").Str, ""}
 		},
-		"GET /admin/v1/probes":     func() req { return req{"/admin/v1/probes", ""} },
+		"GET /admin/v1/probes":           func() req { return req{"/admin/v1/probes", ""} },
+		"GET /admin/v1/status":           func() req { return req{"/admin/v1/status", ""} },
+		"GET /admin/v1/status/incidents": func() req { return req{"/admin/v1/status/incidents", ""} },
+		"POST /admin/v1/status/incidents": func() req {
+			return req{"/admin/v1/status/incidents", matrixStatusIncident}
+		},
+		"GET /admin/v1/status/incidents/{id}": func() req { return req{"/admin/v1/status/incidents/" + statusIncident(), ""} },
+		"POST /admin/v1/status/incidents/{id}/updates": func() req {
+			return req{"/admin/v1/status/incidents/" + statusIncident() + "/updates", `{"status":"resolved","message":"done"}`}
+		},
+		// Incidents of shop's calls, which team payments reaches
+		// (triage_test.go); each case gets a fresh one.
+		"GET /admin/v1/incidents":      func() req { return req{"/admin/v1/incidents", ""} },
+		"GET /admin/v1/incidents/{id}": func() req { return req{"/admin/v1/incidents/" + matrixIncident(t, e.env, false), ""} },
+		"POST /admin/v1/incidents/{id}/acknowledge": func() req {
+			return req{"/admin/v1/incidents/" + matrixIncident(t, e.env, false) + "/acknowledge", ""}
+		},
+		"POST /admin/v1/incidents/{id}/resolve": func() req {
+			return req{"/admin/v1/incidents/" + matrixIncident(t, e.env, false) + "/resolve", `{"note":"matrix"}`}
+		},
+		"POST /admin/v1/incidents/{id}/ignore": func() req {
+			return req{"/admin/v1/incidents/" + matrixIncident(t, e.env, false) + "/ignore", ""}
+		},
+		"POST /admin/v1/incidents/{id}/reopen": func() req {
+			return req{"/admin/v1/incidents/" + matrixIncident(t, e.env, true) + "/reopen", ""}
+		},
+		"POST /admin/v1/incidents/{id}/notes": func() req {
+			return req{"/admin/v1/incidents/" + matrixIncident(t, e.env, false) + "/notes", `{"text":"matrix"}`}
+		},
+		"GET /admin/v1/status/subscribers": func() req { return req{"/admin/v1/status/subscribers", ""} },
+		"POST /admin/v1/status/subscribers": func() req {
+			return req{"/admin/v1/status/subscribers", `{"url":"http://127.0.0.1:1/hook","secret":"env:STATUS_MATRIX_SECRET"}`}
+		},
+		"DELETE /admin/v1/status/subscribers/{id}": func() req {
+			return req{"/admin/v1/status/subscribers/" + statusSubscriber(), ""}
+		},
+		// A hypercare window on pay-api, which team payments owns.
+		"GET /admin/v1/hypercare":                func() req { return req{"/admin/v1/hypercare", ""} },
+		"GET /admin/v1/hypercare/{name}/report":  func() req { return req{"/admin/v1/hypercare/pay-launch/report?format=md", ""} },
+		"GET /admin/v1/hypercare/{name}/reports": func() req { return req{"/admin/v1/hypercare/pay-launch/reports", ""} },
+
+		"GET /admin/v1/review-queues":        func() req { return req{"/admin/v1/review-queues", ""} },
+		"GET /admin/v1/review-queues/{name}": func() req { return req{"/admin/v1/review-queues/pay-review", ""} },
+		"GET /admin/v1/review-queues/{name}/items": func() req {
+			return req{"/admin/v1/review-queues/pay-review/items", ""}
+		},
+		"POST /admin/v1/review-queues/{name}/items": func() req {
+			return req{"/admin/v1/review-queues/pay-review/items", `{"call_ids":["matrix-call"]}`}
+		},
+		"POST /admin/v1/review-queues/{name}/items/bulk": func() req {
+			return req{"/admin/v1/review-queues/pay-review/items/bulk?consumer=shop", ""}
+		},
+		"POST /admin/v1/review-queues/{name}/next": func() req {
+			reviewItem()
+			return req{"/admin/v1/review-queues/pay-review/next", ""}
+		},
+		"POST /admin/v1/review-queues/{name}/items/{id}/complete": func() req {
+			return req{"/admin/v1/review-queues/pay-review/items/" + reviewItem() + "/complete", `{"scores":{"helpful":true}}`}
+		},
+		"POST /admin/v1/review-queues/{name}/items/{id}/skip": func() req {
+			return req{"/admin/v1/review-queues/pay-review/items/" + reviewItem() + "/skip", `{"comment":"matrix"}`}
+		},
+		"POST /admin/v1/review-queues/{name}/items/{id}/assign": func() req {
+			return req{"/admin/v1/review-queues/pay-review/items/" + reviewItem() + "/assign", `{"assignee":""}`}
+		},
 		"GET /debug/pprof/":        func() req { return req{"/debug/pprof/", ""} },
 		"GET /debug/pprof/profile": func() req { return req{"/debug/pprof/profile?seconds=1", ""} },
 		"GET /debug/pprof/trace":   func() req { return req{"/debug/pprof/trace?seconds=1", ""} },
@@ -327,6 +425,10 @@ func roleMatrix(t *testing.T, e *authEnv) {
 		"POST /admin/v1/login":       400, // no credentials in the body: the route ran
 		"POST /admin/v1/me/password": 400, // a token has no password
 		"/admin/v1/":                 404,
+		// Only the reviewer who fetched an item may complete or skip it;
+		// one who did not is refused by the route, not by the role.
+		"POST /admin/v1/review-queues/{name}/items/{id}/complete": 409,
+		"POST /admin/v1/review-queues/{name}/items/{id}/skip":     409,
 	}
 	principals := map[string]*auth.Principal{
 		"admin-token": auth.AdminTokenPrincipal(),

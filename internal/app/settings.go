@@ -58,6 +58,11 @@ type Settings struct {
 	// AlertInterval is how often the alert rules are evaluated
 	// (HYPERGATE_ALERT_INTERVAL, default 15s).
 	AlertInterval time.Duration
+	// StatusInterval is how often the services' levels on the status page
+	// are computed (HYPERGATE_STATUS_INTERVAL, default 30s); StatusCacheTTL
+	// how long a built page is served (HYPERGATE_STATUS_CACHE_TTL, default
+	// 15s). What the page shows is in the configuration's status section.
+	StatusInterval, StatusCacheTTL time.Duration
 	// AdminURL is where people reach the admin API, e.g.
 	// https://gateway-admin.example.com; alert notifications link the
 	// matching calls under it, and relatively without it

@@ -143,6 +143,13 @@ const (
 	// ask for its own access without being able to change itself; deciding
 	// is ActionSubscriptionsApprove, of the service's team.
 	ActionSubscriptionsRequest Action = "subscriptions.request"
+	// ActionIncidentsRead reads triage incidents, scoped as calls are: a
+	// scoped principal sees the incidents of its team's services and
+	// those that affected its consumers. ActionIncidentsWrite
+	// acknowledges, resolves, ignores and reopens them and adds notes,
+	// on the same incidents.
+	ActionIncidentsRead  Action = "incidents.read"
+	ActionIncidentsWrite Action = "incidents.write"
 
 	// Team-owned.
 	ActionServicesRead         Action = "services.read"
@@ -156,6 +163,17 @@ const (
 	// ActionAlertsWrite creates and deletes silences; a team's silences
 	// must name one of its consumers or services.
 	ActionAlertsWrite Action = "alerts.write"
+	// Review queues belong to their team (a queue of no team to the
+	// principals of no team). review.read lists queues, items and
+	// progress; review.write fetches, completes and skips items, what a
+	// reviewer does; review.manage adds calls and assigns items.
+	ActionReviewRead   Action = "review.read"
+	ActionReviewWrite  Action = "review.write"
+	ActionReviewManage Action = "review.manage"
+	// ActionHypercareRead reads hypercare windows and their reports; a
+	// window belongs to the team of its service or prompt (one on a model
+	// to no team, so only unscoped principals read it).
+	ActionHypercareRead Action = "hypercare.read"
 
 	// Global.
 	ActionTeamsManage      Action = "teams.manage" // create and delete teams
@@ -172,6 +190,12 @@ const (
 	// because probes are part of the configuration and may call as any
 	// consumer.
 	ActionProbesRead Action = "probes.read"
+	// ActionStatusRead and ActionStatusWrite read and write the public
+	// status page's incidents and subscribers; global because one status
+	// incident may name the services of several teams and a subscriber
+	// hears of every service.
+	ActionStatusRead  Action = "status.read"
+	ActionStatusWrite Action = "status.write"
 	// ActionAnalyticsRebuild recomputes the analytics rollups from the raw
 	// records; global because rollups mix every team's calls.
 	ActionAnalyticsRebuild Action = "analytics.rebuild"
@@ -206,6 +230,8 @@ var actions = map[Action]ActionSpec{
 	ActionKeysWrite:      {ScopeConsumer, true},
 
 	ActionSubscriptionsRequest: {ScopeConsumer, true},
+	ActionIncidentsRead:        {ScopeConsumer, false},
+	ActionIncidentsWrite:       {ScopeConsumer, true},
 
 	ActionServicesRead:         {ScopeTeam, false},
 	ActionServicesWrite:        {ScopeTeam, true},
@@ -216,6 +242,10 @@ var actions = map[Action]ActionSpec{
 	ActionMembersWrite:         {ScopeTeam, true},
 	ActionAuditRead:            {ScopeTeam, false},
 	ActionAlertsWrite:          {ScopeTeam, true},
+	ActionReviewRead:           {ScopeTeam, false},
+	ActionReviewWrite:          {ScopeTeam, true},
+	ActionReviewManage:         {ScopeTeam, true},
+	ActionHypercareRead:        {ScopeTeam, false},
 
 	ActionTeamsManage:      {ScopeGlobal, true},
 	ActionConfigRead:       {ScopeGlobal, false},
@@ -228,6 +258,8 @@ var actions = map[Action]ActionSpec{
 	ActionTokensWrite:      {ScopeGlobal, true},
 	ActionDebugRead:        {ScopeGlobal, false},
 	ActionProbesRead:       {ScopeGlobal, false},
+	ActionStatusRead:       {ScopeGlobal, false},
+	ActionStatusWrite:      {ScopeGlobal, true},
 	ActionAnalyticsRebuild: {ScopeGlobal, true},
 }
 
@@ -240,24 +272,32 @@ var grants = map[Role][]Action{
 		ActionConsumersRead, ActionConsumersWrite, ActionKeysRead, ActionKeysWrite, ActionSubscriptionsRequest,
 		ActionServicesRead, ActionServicesWrite, ActionSubscriptionsApprove,
 		ActionTeamsRead, ActionTeamsUpdate, ActionMembersRead, ActionMembersWrite,
-		ActionAuditRead, ActionAlertsWrite,
+		ActionAuditRead, ActionAlertsWrite, ActionHypercareRead,
+		ActionReviewRead, ActionReviewWrite, ActionReviewManage,
+		ActionIncidentsRead, ActionIncidentsWrite,
 	},
 	RoleDeveloper: {
 		ActionCallsRead, ActionAnalyticsRead, ActionAlertsRead, ActionFeedbackWrite,
 		ActionConsumersRead, ActionConsumersWrite, ActionKeysRead, ActionKeysWrite, ActionSubscriptionsRequest,
 		ActionServicesRead, ActionServicesWrite,
 		ActionTeamsRead, ActionMembersRead,
-		ActionConfigRead, ActionRevisionsRead, ActionProbesRead,
+		ActionConfigRead, ActionRevisionsRead, ActionProbesRead, ActionHypercareRead, ActionStatusRead,
+		ActionReviewRead, ActionReviewWrite, ActionReviewManage,
+		ActionIncidentsRead, ActionIncidentsWrite,
 	},
 	RoleReviewer: {
 		ActionCallsRead, ActionAnalyticsRead, ActionAlertsRead, ActionFeedbackWrite,
 		ActionConsumersRead, ActionServicesRead,
-		ActionTeamsRead, ActionMembersRead, ActionProbesRead,
+		ActionTeamsRead, ActionMembersRead, ActionProbesRead, ActionHypercareRead, ActionStatusRead,
+		ActionReviewRead, ActionReviewWrite,
+		ActionIncidentsRead,
 	},
 	RoleViewer: {
 		ActionCallsRead, ActionAnalyticsRead, ActionAlertsRead, ActionConsumersRead, ActionKeysRead, ActionServicesRead,
 		ActionTeamsRead, ActionMembersRead,
-		ActionConfigRead, ActionRevisionsRead, ActionProbesRead,
+		ActionConfigRead, ActionRevisionsRead, ActionProbesRead, ActionHypercareRead, ActionStatusRead,
+		ActionReviewRead,
+		ActionIncidentsRead,
 	},
 	RoleConsumer: {
 		ActionCallsRead, ActionAnalyticsRead, ActionAlertsRead, ActionConsumersRead, ActionKeysRead, ActionSubscriptionsRequest,

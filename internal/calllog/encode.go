@@ -88,16 +88,7 @@ func appendRecord(b []byte, rec *Record) ([]byte, error) {
 	if rec.UsageEstimated {
 		b = append(b, `,"usage_estimated":true`...)
 	}
-	if len(rec.Dropped) > 0 {
-		b = append(b, `,"dropped":[`...)
-		for i, d := range rec.Dropped {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = jsonenc.AppendString(b, d)
-		}
-		b = append(b, ']')
-	}
+	b = appendStrings(b, `,"dropped":[`, rec.Dropped)
 	if rec.CacheHit {
 		b = append(b, `,"cache_hit":true`...)
 	}
@@ -108,7 +99,24 @@ func appendRecord(b []byte, rec *Record) ([]byte, error) {
 		b = append(b, `,"synthetic":true`...)
 	}
 	b = appendStringField(b, `,"probe":`, rec.Probe)
+	b = appendStrings(b, `,"flags":[`, rec.Flags)
 	return append(b, '}'), nil
+}
+
+// appendStrings appends key (which opens the array) and ss as JSON
+// strings, or nothing when ss is empty (omitempty).
+func appendStrings(b []byte, key string, ss []string) []byte {
+	if len(ss) == 0 {
+		return b
+	}
+	b = append(b, key...)
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = jsonenc.AppendString(b, s)
+	}
+	return append(b, ']')
 }
 
 func appendAttempt(b []byte, a *Attempt) []byte {

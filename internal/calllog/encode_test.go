@@ -61,6 +61,7 @@ func fullRecord() Record {
 		Release:        7,
 		Synthetic:      true,
 		Probe:          "chat-canary",
+		Flags:          []string{"refusal", "latency_outlier"},
 	}
 }
 

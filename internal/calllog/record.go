@@ -104,6 +104,9 @@ type Filter struct {
 	Probe string
 	// Flag: only the calls an anomaly detector flagged with this name.
 	Flag string
+	// Feedback: only the calls with feedback that matches (the zero
+	// value: any call); see ParseFeedbackMatch.
+	Feedback FeedbackMatch
 	// Cursor is the opaque value returned as Page.Next by the previous page.
 	Cursor string
 	Limit  int

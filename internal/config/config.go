@@ -24,6 +24,21 @@ type Config struct {
 	Notifiers []Notifier `yaml:"notifiers,omitempty" json:"notifiers"`
 	Alerts    []Alert    `yaml:"alerts,omitempty" json:"alerts"`
 	Probes    []Probe    `yaml:"probes,omitempty" json:"probes"`
+	// Hypercare lists the hypercare windows (hypercare.go).
+	Hypercare []Hypercare `yaml:"hypercare,omitempty" json:"hypercare"`
+	// Scores define the feedback scores (scores.go).
+	Scores []Score `yaml:"scores,omitempty" json:"scores"`
+	// ReviewQueues are the queues of calls judged by hand (review.go).
+	ReviewQueues []ReviewQueue `yaml:"review_queues,omitempty" json:"review_queues"`
+	// Detectors tunes the anomaly detectors (detectors.go): one object, not
+	// a list; absent, every detector runs with its defaults.
+	Detectors *Detectors `yaml:"detectors,omitempty" json:"detectors,omitempty"`
+	// Triage grades and announces incidents (triage.go): one object, not
+	// a list; absent, default severities and no notifications.
+	Triage *Triage `yaml:"triage,omitempty" json:"triage,omitempty"`
+	// Status configures the public status page (status.go): one object,
+	// not a list; absent, every service not retired, default thresholds.
+	Status *StatusPage `yaml:"status,omitempty" json:"status,omitempty"`
 }
 
 // Provider is an upstream API account the gateway forwards calls to.
@@ -399,6 +414,21 @@ func (c *Config) ApplyDefaults() {
 	c.Notifiers = nilIfEmpty(c.Notifiers)
 	c.Alerts = nilIfEmpty(c.Alerts)
 	c.Probes = nilIfEmpty(c.Probes)
+	c.Detectors = c.Detectors.normalize()
+	c.Triage = c.Triage.normalize()
+	c.Status = c.Status.normalize()
+	c.Hypercare = nilIfEmpty(c.Hypercare)
+	for i := range c.Hypercare {
+		c.Hypercare[i].applyDefaults()
+	}
+	c.Scores = nilIfEmpty(c.Scores)
+	c.ReviewQueues = nilIfEmpty(c.ReviewQueues)
+	for i := range c.ReviewQueues {
+		c.ReviewQueues[i].applyDefaults()
+	}
+	for i := range c.Scores {
+		c.Scores[i].applyDefaults()
+	}
 	for i := range c.Probes {
 		c.Probes[i].applyDefaults()
 	}

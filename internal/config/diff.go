@@ -13,15 +13,18 @@ import (
 // entityKinds names the entity in each section of Config, for Diff lines.
 // Every slice field of Config must have an entry; a test checks it.
 var entityKinds = map[string]string{
-	"providers": "provider",
-	"models":    "model",
-	"consumers": "consumer",
-	"teams":     "team",
-	"services":  "service",
-	"prompts":   "prompt",
-	"notifiers": "notifier",
-	"alerts":    "alert",
-	"probes":    "probe",
+	"providers":     "provider",
+	"models":        "model",
+	"consumers":     "consumer",
+	"teams":         "team",
+	"services":      "service",
+	"prompts":       "prompt",
+	"notifiers":     "notifier",
+	"alerts":        "alert",
+	"probes":        "probe",
+	"hypercare":     "hypercare window",
+	"scores":        "score",
+	"review_queues": "review queue",
 }
 
 // Diff lists what differs between two configurations, one line per change
@@ -52,7 +55,11 @@ func Diff(from, to *Config) []string {
 	t := a.Type()
 	for i := range t.NumField() {
 		section := yamlName(t.Field(i))
-		if section == "" || t.Field(i).Type.Kind() != reflect.Slice {
+		if section == "" {
+			continue
+		}
+		if t.Field(i).Type.Kind() != reflect.Slice {
+			lines = append(lines, diffObject(section, a.Field(i), b.Field(i))...)
 			continue
 		}
 		lines = append(lines, diffSection(entityKinds[section], a.Field(i), b.Field(i))...)
@@ -86,6 +93,31 @@ func diffSection(kind string, from, to reflect.Value) []string {
 				lines = append(lines, fmt.Sprintf("~ %s %s: %s", kind, name, change))
 			}
 		}
+	}
+	return lines
+}
+
+// diffObject compares a section that is one object rather than a list
+// (detectors), field by field; an absent section reads as an empty one:
+//
+//	~ detectors: repetition.threshold: 0.5 -> 0.3
+func diffObject(section string, from, to reflect.Value) []string {
+	if from.Kind() != reflect.Pointer || from.Type().Elem().Kind() != reflect.Struct {
+		return nil
+	}
+	if from.IsNil() && to.IsNil() {
+		return nil
+	}
+	zero := reflect.New(from.Type().Elem())
+	if from.IsNil() {
+		from = zero
+	}
+	if to.IsNil() {
+		to = zero
+	}
+	var lines []string
+	for _, change := range diffStruct(from.Elem(), to.Elem(), "") {
+		lines = append(lines, fmt.Sprintf("~ %s: %s", section, change))
 	}
 	return lines
 }

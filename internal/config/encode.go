@@ -63,6 +63,27 @@ var flowKeys = map[string]bool{
 	"cache":         true,
 	"canary":        true,
 	"enum":          true,
+	// the anomaly detectors' settings
+	"disabled":          true,
+	"refusal":           true,
+	"repetition":        true,
+	"long_output":       true,
+	"language_mismatch": true,
+	"latency_outlier":   true,
+	"ttft_outlier":      true,
+	"error_burst":       true,
+	// hypercare windows
+	"target":   true,
+	"baseline": true,
+	"exit":     true,
+	"verdict":  true,
+	// review queues
+	"dimensions": true,
+	"reviewers":  true,
+	// triage
+	"severity": true,
+	// status
+	"incident_severities": true,
 }
 
 // flowItemKeys are the lists whose items are each written on one line.
@@ -70,6 +91,8 @@ var flowItemKeys = map[string]bool{
 	"targets":   true,
 	"keys":      true,
 	"variables": true,
+	"scores":    true,
+	"rules":     true, // a review queue's rules
 }
 
 // flowShortNodes sets flow style on the short structures. key is the mapping
@@ -137,6 +160,15 @@ func (c Config) MarshalJSON() ([]byte, error) {
 	}
 	if p.Probes == nil {
 		p.Probes = []Probe{}
+	}
+	if p.Hypercare == nil {
+		p.Hypercare = []Hypercare{}
+	}
+	if p.Scores == nil {
+		p.Scores = []Score{}
+	}
+	if p.ReviewQueues == nil {
+		p.ReviewQueues = []ReviewQueue{}
 	}
 	return json.Marshal(p)
 }

@@ -512,7 +512,7 @@ func TestParseJSON(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, want := string(b), `{"providers":[],"models":[],"consumers":[],"teams":[],"services":[],"prompts":[],"notifiers":[],"alerts":[],"probes":[]}`; got != want {
+		if got, want := string(b), `{"providers":[],"models":[],"consumers":[],"teams":[],"services":[],"prompts":[],"notifiers":[],"alerts":[],"probes":[],"hypercare":[],"scores":[],"review_queues":[]}`; got != want {
 			t.Errorf("got %s, want %s", got, want)
 		}
 	})

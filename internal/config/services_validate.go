@@ -38,6 +38,12 @@ func (v *validator) validateSections(c *Config, models map[string]bool) {
 	v.prompts(c.Prompts, models, teams)
 	v.alerts(c.Alerts, v.notifiers(c.Notifiers))
 	v.probes(c.Probes, models, c.Consumers)
+	v.detectors(c.Detectors)
+	v.triage(c.Triage, c.Notifiers)
+	v.statusPage(c.Status, c.Services)
+	v.hypercare(c.Hypercare, c, models)
+	v.scores(c.Scores)
+	v.reviewQueues(c.ReviewQueues, teams)
 	issuers := map[string]string{}
 	for i, k := range c.Consumers {
 		path := fmt.Sprintf("consumers[%d]", i)

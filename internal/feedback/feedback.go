@@ -1,10 +1,14 @@
-// Package feedback holds scores that users and reviewers attach to recorded
-// calls: the value model (boolean, number or string), validation, and the
-// service behind POST /v1/feedback.
+// Package feedback holds scores that users, applications and reviewers
+// attach to recorded calls and to documentation pages: the value model
+// (boolean, number or string), score definitions and the polarity they
+// give a value, validation, the service behind POST /v1/feedback and the
+// admin API's feedback, browser-safe publishable keys, and the embeddable
+// widget (/widget.js).
 package feedback
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -23,10 +27,40 @@ type Feedback struct {
 	Comment   string    `json:"comment,omitempty"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+	// Source says who gave the feedback (SourceUser, SourceAPI,
+	// SourceReviewer, SourceDetector) and Author who exactly, when known (a
+	// user's e-mail, a token's name, a detector's name).
+	Source string `json:"source,omitempty"`
+	Author string `json:"author,omitempty"`
+	// Polarity is what the value says of the call, judged by the score's
+	// definition when it has one: PolarityPositive, PolarityNegative, or
+	// "" when it says neither (a comment, a neutral rating).
+	Polarity string `json:"polarity,omitempty"`
 	// Call is the call's summary, kept with the feedback so that it is
 	// counted in the analytics rollups under the call's dimensions even
 	// before the call's record is stored.
 	Call calllog.CallSummary `json:"-"`
+}
+
+// Feedback sources, named as Langfuse and Phoenix name theirs.
+const (
+	SourceUser     = "user"     // an end user, through a publishable key or the widget
+	SourceAPI      = "api"      // an application, with its consumer key
+	SourceReviewer = "reviewer" // a reviewer, through a review queue or the admin API
+	SourceDetector = "detector" // an automatic check
+)
+
+// Polarities.
+const (
+	PolarityPositive = "positive"
+	PolarityNegative = "negative"
+)
+
+// Observer sees each piece of feedback once it is stored (created or
+// changed): triage counts negative feedback into incidents, review queues
+// route it. An observer's error is logged; the feedback stays stored.
+type Observer interface {
+	ObserveFeedback(ctx context.Context, f Feedback) error
 }
 
 // Kind is the data type of a feedback value.
@@ -102,4 +136,21 @@ func BoolValue(b bool) Value {
 		return Value{Kind: Boolean, Num: 1}
 	}
 	return Value{Kind: Boolean}
+}
+
+// PageFeedback is one named score given on a documentation page of the
+// developer portal rather than on a call ("was this page helpful?"). Like
+// Feedback it upserts by ID.
+type PageFeedback struct {
+	ID        string    `json:"id"`
+	Page      string    `json:"page"`
+	Consumer  string    `json:"consumer"`
+	Name      string    `json:"name"`
+	Value     Value     `json:"value"`
+	Comment   string    `json:"comment,omitempty"`
+	Source    string    `json:"source,omitempty"`
+	Author    string    `json:"author,omitempty"`
+	Polarity  string    `json:"polarity,omitempty"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }

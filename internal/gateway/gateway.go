@@ -33,9 +33,11 @@ type Recorder interface {
 	Record(calllog.Record)
 }
 
-// FeedbackSubmitter stores feedback on behalf of a consumer.
+// FeedbackSubmitter stores feedback posted to POST /v1/feedback, on calls
+// and on documentation pages (feedback.Service).
 type FeedbackSubmitter interface {
-	Submit(ctx context.Context, consumer string, in feedback.Input) (feedback.Feedback, bool, error)
+	SubmitAs(ctx context.Context, by feedback.Submitter, in feedback.Input) (feedback.Feedback, bool, error)
+	SubmitPage(ctx context.Context, by feedback.Submitter, in feedback.Input) (feedback.PageFeedback, bool, error)
 }
 
 // Options configures a Gateway. Zero values get the documented defaults.
@@ -72,6 +74,8 @@ type Gateway struct {
 	log  *slog.Logger
 	snap atomic.Pointer[Snapshot]
 	keys atomic.Pointer[KeyTable]
+	// pkeys are the publishable keys, which may only post feedback (feedback.go).
+	pkeys atomic.Pointer[PublishableKeyTable]
 	// subs are the subscriptions made through the admin API (subscriptions.go).
 	subs atomic.Pointer[SubscriptionTable]
 	// state is the routing state (breakers, latency, keys set aside) that
@@ -113,6 +117,7 @@ func New(o Options) *Gateway {
 	}
 	empty := KeyTable{}
 	g.keys.Store(&empty)
+	g.pkeys.Store(NewPublishableKeyTable(nil))
 	g.subs.Store(NewSubscriptionTable(nil))
 	g.fc = &fasthttp.Client{
 		Name:                          "hypergate",
@@ -247,10 +252,17 @@ func (g *Gateway) Handle(ctx *fasthttp.RequestCtx) {
 		g.listModels(c)
 	case "/v1/feedback":
 		c.noRecord = true // the feedback itself is the record
+		if ctx.IsOptions() {
+			g.feedbackPreflight(c) // feedback.go
+			return
+		}
 		if !c.method(fasthttp.MethodPost) {
 			return
 		}
 		g.postFeedback(c)
+	case "/widget.js":
+		c.noRecord = true
+		g.serveWidget(c) // widget.go
 	case "/healthz":
 		c.noRecord = true
 		ctx.SetContentType("application/json")

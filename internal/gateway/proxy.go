@@ -45,6 +45,9 @@ func (g *Gateway) authenticate(c *call, s *Snapshot) (*consumer, *apiError) {
 	if !ok {
 		ref, ok = (*g.keys.Load())[hash]
 	}
+	if !ok && g.isPublishable(key, hash) {
+		return nil, errPublishableOnly // feedback.go
+	}
 	if !ok && len(s.jwt) > 0 && looksLikeJWT(key) {
 		return g.authenticateJWT(c, s, key) // jwt.go
 	}

@@ -176,8 +176,12 @@ func (s *recSink) byID(id string) (calllog.Record, bool) {
 // for a call it knows, so the test sees what the gateway traces.
 type fakeFeedback struct{}
 
-func (fakeFeedback) Submit(_ context.Context, consumer string, in feedback.Input) (feedback.Feedback, bool, error) {
-	return feedback.Feedback{ID: "fb-1", RequestID: in.RequestID, Consumer: consumer, Name: in.Name, Value: *in.Value}, true, nil
+func (fakeFeedback) SubmitAs(_ context.Context, by feedback.Submitter, in feedback.Input) (feedback.Feedback, bool, error) {
+	return feedback.Feedback{ID: "fb-1", RequestID: in.RequestID, Consumer: by.Consumer, Name: in.Name, Value: *in.Value}, true, nil
+}
+
+func (fakeFeedback) SubmitPage(_ context.Context, by feedback.Submitter, in feedback.Input) (feedback.PageFeedback, bool, error) {
+	return feedback.PageFeedback{ID: "fb-1", Page: in.Page, Consumer: by.Consumer, Name: in.Name, Value: *in.Value}, true, nil
 }
 
 type sinkTraces struct{ s *recSink }

@@ -124,6 +124,9 @@ func (db *DB) InsertCalls(ctx context.Context, recs []calllog.Record) error {
 	if len(recs) == 0 {
 		return nil
 	}
+	if err := db.prepareInserts(ctx, len(recs)); err != nil {
+		return fmt.Errorf("inserting %d calls: %w", len(recs), err)
+	}
 	err := db.write(ctx, func(tx *sql.Tx) error {
 		var added int64
 		for start := 0; start < len(recs); {
@@ -158,11 +161,8 @@ func chunkRows(n int) int {
 	return c
 }
 
-// insertStmt returns the prepared INSERT for n rows, preparing it once.
-func (db *DB) insertStmt(ctx context.Context, n int) (*sql.Stmt, error) {
-	if st, ok := db.insertStmts.Load(n); ok {
-		return st.(*sql.Stmt), nil
-	}
+// insertQuery is the multi-row INSERT of n calls.
+func (db *DB) insertQuery(n int) string {
 	var q strings.Builder
 	q.WriteString("INSERT INTO calls (")
 	q.WriteString(strings.Join(callColumns, ", "))
@@ -175,25 +175,47 @@ func (db *DB) insertStmt(ctx context.Context, n int) (*sql.Stmt, error) {
 		q.WriteString(row)
 	}
 	q.WriteString(" ON CONFLICT (id) DO NOTHING RETURNING id")
-	st, err := db.sql.PrepareContext(ctx, db.Rebind(q.String()))
-	if err != nil {
-		return nil, fmt.Errorf("preparing insert of %d calls: %w", n, err)
+	return db.Rebind(q.String())
+}
+
+// prepareInserts prepares, once each, the INSERTs that writing n records
+// in chunks (see chunkRows) takes. It must run before the write
+// transaction begins: a statement is prepared on a connection of the pool,
+// and an in-memory database has one connection only, which the
+// transaction would hold while the preparation waited for it.
+func (db *DB) prepareInserts(ctx context.Context, n int) error {
+	for n > 0 {
+		c := chunkRows(n)
+		if _, ok := db.insertStmts.Load(c); !ok {
+			st, err := db.sql.PrepareContext(ctx, db.insertQuery(c))
+			if err != nil {
+				return fmt.Errorf("preparing insert of %d calls: %w", c, err)
+			}
+			if _, loaded := db.insertStmts.LoadOrStore(c, st); loaded {
+				st.Close()
+			}
+		}
+		n -= c
 	}
-	if prev, loaded := db.insertStmts.LoadOrStore(n, st); loaded {
-		st.Close()
-		return prev.(*sql.Stmt), nil
-	}
-	return st, nil
+	return nil
 }
 
 // insertCallChunk inserts recs (a power of two of them, see chunkRows) with
 // one statement and returns the estimated bytes of the rows actually
-// inserted (RETURNING lists only those).
+// inserted (RETURNING lists only those). The statement is the one
+// prepareInserts cached; without it, one is prepared on the transaction
+// itself, never on the pool.
 func (db *DB) insertCallChunk(ctx context.Context, tx *sql.Tx, recs []calllog.Record) (int64, error) {
-	st, err := db.insertStmt(ctx, len(recs))
-	if err != nil {
-		return 0, err
+	var st *sql.Stmt
+	if cached, ok := db.insertStmts.Load(len(recs)); ok {
+		st = tx.StmtContext(ctx, cached.(*sql.Stmt))
+	} else {
+		var err error
+		if st, err = tx.PrepareContext(ctx, db.insertQuery(len(recs))); err != nil {
+			return 0, fmt.Errorf("preparing insert of %d calls: %w", len(recs), err)
+		}
 	}
+	defer st.Close()
 	args := make([]any, 0, len(recs)*len(callColumns))
 	sizes := make(map[string]int64, len(recs))
 	for i := range recs {
@@ -214,7 +236,7 @@ func (db *DB) insertCallChunk(ctx context.Context, tx *sql.Tx, recs []calllog.Re
 			r.Prompt, r.PromptVersion, r.Release, r.Synthetic, r.Probe, strings.Join(r.Flags, ","),
 		)
 	}
-	rows, err := tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	rows, err := st.QueryContext(ctx, args...)
 	if err != nil {
 		return 0, err
 	}
@@ -389,6 +411,11 @@ func (db *DB) ListCalls(ctx context.Context, f calllog.Filter) (calllog.Page, er
 	if f.Flag != "" {
 		where = append(where, "id IN (SELECT call_id FROM call_flags WHERE flag = ?)")
 		args = append(args, f.Flag)
+	}
+	if !f.Feedback.IsZero() {
+		w, a := feedbackMatchSQL(f.Feedback)
+		where = append(where, w)
+		args = append(args, a...)
 	}
 	if f.Cursor != "" {
 		us, id, err := decodeCursor(f.Cursor)

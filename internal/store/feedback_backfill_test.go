@@ -37,7 +37,8 @@ func TestFeedbackBackfill(t *testing.T) {
 				{Kind: feedback.String, Str: "meh"}, feedback.BoolValue(false)} {
 				at := base.Add(time.Duration(i) * 90 * time.Second) // crosses a minute, an hour and a day
 				f := feedback.Feedback{ID: fmt.Sprint("f", i), RequestID: fmt.Sprint("r", i%2), Consumer: "shop", Name: "helpful",
-					Value: v, CreatedAt: at, UpdatedAt: at,
+					// Before 0016 only booleans had a polarity, which 0016 gives them.
+					Value: v, Polarity: feedback.ScorePolarity(nil, v), CreatedAt: at, UpdatedAt: at,
 					Call: calllog.CallSummary{Consumer: "shop", Service: "orders", Model: "gpt-4o", Provider: "openai", Status: 200 + 300*(i%2)}}
 				if _, _, err := db.UpsertFeedback(ctx, f); err != nil {
 					t.Fatal(err)

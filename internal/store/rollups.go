@@ -39,6 +39,9 @@ func (db *DB) StoreCalls(ctx context.Context, recs []calllog.Record) (fresh []in
 	if len(recs) == 0 {
 		return nil, nil
 	}
+	if err := db.prepareInserts(ctx, len(recs)); err != nil {
+		return nil, fmt.Errorf("inserting %d calls: %w", len(recs), err)
+	}
 	err = db.write(ctx, func(tx *sql.Tx) error {
 		fresh = fresh[:0]
 		known, err := existingCalls(ctx, db, tx, recs)
@@ -378,7 +381,7 @@ var _ analytics.Reader = (*DB)(nil)
 
 // aggregateFeedback counts in agg the feedback last given in [from, to).
 func (db *DB) aggregateFeedback(ctx context.Context, tx *sql.Tx, agg *analytics.Aggregator, from, to time.Time) error {
-	rows, err := tx.QueryContext(ctx, db.Rebind("SELECT updated_us, consumer, service, route, model, provider, status, kind, num "+
+	rows, err := tx.QueryContext(ctx, db.Rebind("SELECT updated_us, consumer, service, route, model, provider, status, kind, num, polarity "+
 		"FROM feedback WHERE updated_us >= ? AND updated_us < ?"), from.UnixMicro(), to.UnixMicro())
 	if err != nil {
 		return fmt.Errorf("reading feedback: %w", err)
@@ -390,12 +393,13 @@ func (db *DB) aggregateFeedback(ctx context.Context, tx *sql.Tx, agg *analytics.
 			c    calllog.CallSummary
 			kind string
 			v    feedback.Value
+			pol  string
 		)
-		if err := rows.Scan(&us, &c.Consumer, &c.Service, &c.Route, &c.Model, &c.Provider, &c.Status, &kind, &v.Num); err != nil {
+		if err := rows.Scan(&us, &c.Consumer, &c.Service, &c.Route, &c.Model, &c.Provider, &c.Status, &kind, &v.Num, &pol); err != nil {
 			return fmt.Errorf("reading feedback: %w", err)
 		}
 		v.Kind = feedback.Kind(kind)
-		agg.AddFeedback(analytics.FeedbackKey(c), fromMicros(us), v, 1)
+		agg.AddFeedback(analytics.FeedbackKey(c), fromMicros(us), v, pol, 1)
 	}
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("reading feedback: %w", err)

@@ -64,8 +64,23 @@ type Metrics struct {
 	// status; ServiceDuration is their latency by service and route.
 	ServiceRequests *prometheus.CounterVec
 	ServiceDuration *prometheus.HistogramVec
+	// Anomalies counts the calls an anomaly detector flagged, by flag and
+	// requested model (bounded as error types are); see CountAnomaly.
+	Anomalies *prometheus.CounterVec
 
-	errorTypes boundedSet
+	errorTypes    boundedSet
+	anomalyModels boundedSet
+}
+
+// CountAnomaly counts one flag set on a call of model. Detectors see every
+// record, models clients made up included, so the model label is bounded:
+// past ErrorTypeLimit distinct models it reads "other".
+func (m *Metrics) CountAnomaly(flag, model string) {
+	label := "none"
+	if model != "" {
+		label = m.anomalyModels.admit(model, ErrorTypeLimit)
+	}
+	m.Anomalies.WithLabelValues(flag, label).Inc()
 }
 
 // ErrorTypeLimit bounds the distinct error_type label values: upstreams
@@ -167,8 +182,12 @@ func NewMetrics() *Metrics {
 		Help:    "Time from receiving a service request to sending its last byte, by service and route name.",
 		Buckets: []float64{0.001, 0.0025, 0.005, 0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48},
 	}, []string{"service", "route"})
+	m.Anomalies = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "hypergate_anomalies_total",
+		Help: "Calls flagged by an anomaly detector, by flag (empty_output, refusal, latency_outlier …) and requested model.",
+	}, []string{"flag", "model"})
 	r.MustRegister(m.Requests, m.Duration, m.TTFT, m.Upstream, m.Tokens, m.CacheRequests,
-		m.Errors, m.Operation, m.Attempts, m.Cost, m.ServiceRequests, m.ServiceDuration)
+		m.Errors, m.Operation, m.Attempts, m.Cost, m.ServiceRequests, m.ServiceDuration, m.Anomalies)
 	return m
 }
 

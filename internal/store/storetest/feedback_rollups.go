@@ -32,8 +32,21 @@ func FeedbackRollups(t *testing.T, db *store.DB) {
 	if err := db.InsertCallsAndRollups(ctx, calls[:60]); err != nil {
 		t.Fatal(err)
 	}
-	values := []feedback.Value{feedback.BoolValue(true), feedback.BoolValue(false),
-		{Kind: feedback.Numeric, Num: 4}, {Kind: feedback.Numeric, Num: 0.5}, {Kind: feedback.String, Str: "wrong tone"}}
+	// Each value comes with the polarity its definition gives it: a rating
+	// of 4 and a "great" category are positive, 0.5 and "wrong tone"
+	// negative, a comment-like string neither.
+	values := []struct {
+		v   feedback.Value
+		pol string
+	}{
+		{feedback.BoolValue(true), feedback.PolarityPositive}, {feedback.BoolValue(false), feedback.PolarityNegative},
+		{feedback.Value{Kind: feedback.Numeric, Num: 4}, feedback.PolarityPositive},
+		{feedback.Value{Kind: feedback.Numeric, Num: 0.5}, feedback.PolarityNegative},
+		{feedback.Value{Kind: feedback.Numeric, Num: 3}, ""},
+		{feedback.Value{Kind: feedback.String, Str: "wrong tone"}, feedback.PolarityNegative},
+		{feedback.Value{Kind: feedback.String, Str: "great"}, feedback.PolarityPositive},
+		{feedback.Value{Kind: feedback.String, Str: "see ticket 12"}, ""},
+	}
 	type item struct {
 		f    feedback.Feedback
 		call *calllog.Record
@@ -47,11 +60,15 @@ func FeedbackRollups(t *testing.T, db *store.DB) {
 			c = it.call // an id stays on its call
 		}
 		clock = clock.Add(time.Duration(rng.Int64N(int64(20 * time.Minute))))
+		val := values[rng.IntN(len(values))]
 		f := feedback.Feedback{ID: id, RequestID: c.ID, Consumer: c.Consumer, Name: "helpful",
-			Value: values[rng.IntN(len(values))], CreatedAt: clock, UpdatedAt: clock, Call: calllog.SummaryOf(c)}
+			Value: val.v, Polarity: val.pol, CreatedAt: clock, UpdatedAt: clock, Call: calllog.SummaryOf(c)}
 		stored, _, err := db.UpsertFeedback(ctx, f)
 		if err != nil {
 			t.Fatalf("UpsertFeedback #%d: %v", n, err)
+		}
+		if stored.Polarity != val.pol {
+			t.Fatalf("UpsertFeedback #%d: stored polarity %q, want %q", n, stored.Polarity, val.pol)
 		}
 		final[id] = item{stored, c}
 		if n == 200 {
@@ -84,7 +101,7 @@ func FeedbackRollups(t *testing.T, db *store.DB) {
 				if want[k] == nil {
 					want[k] = &analytics.Feedback{}
 				}
-				want[k].AddFeedback(it.f.Value, 1)
+				want[k].AddFeedback(it.f.Value, it.f.Polarity, 1)
 			}
 			rows, err := db.ReadRollups(ctx, analytics.Selection{Resolution: res, From: start.Add(-48 * time.Hour), To: clock.Add(48 * time.Hour)})
 			if err != nil {
@@ -108,6 +125,29 @@ func FeedbackRollups(t *testing.T, db *store.DB) {
 		}
 	}
 	check("after upserts")
+	// Positive and negative counts follow the polarity, not the value's
+	// type: numbers and categories count too, neutral items in neither.
+	var wantPos, wantNeg int64
+	for _, it := range final {
+		switch it.f.Polarity {
+		case feedback.PolarityPositive:
+			wantPos++
+		case feedback.PolarityNegative:
+			wantNeg++
+		}
+	}
+	days, err := db.ReadRollups(ctx, analytics.Selection{Resolution: analytics.Day, From: start.Add(-48 * time.Hour), To: clock.Add(48 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gotPos, gotNeg int64
+	for _, r := range days {
+		gotPos += r.FeedbackPositive
+		gotNeg += r.FeedbackNegative
+	}
+	if gotPos != wantPos || gotNeg != wantNeg {
+		t.Fatalf("rollups count %d positive and %d negative, want %d and %d", gotPos, gotNeg, wantPos, wantNeg)
+	}
 	for i := range 2 {
 		if err := db.RebuildRollups(ctx, start.Add(-24*time.Hour), clock.Add(24*time.Hour)); err != nil {
 			t.Fatal(err)

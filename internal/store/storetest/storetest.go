@@ -49,9 +49,14 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"Releases", Releases},
 		{"Rollups", Rollups},
 		{"FeedbackRollups", FeedbackRollups},
+		{"FeedbackComplete", FeedbackComplete},
 		{"CallFlags", CallFlags},
+		{"ReviewQueues", ReviewQueues},
 		{"Alerts", Alerts},
 		{"AlertState", AlertState},
+		{"Incidents", Incidents},
+		{"Status", Status},
+		{"Hypercare", Hypercare},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
