@@ -454,7 +454,7 @@ func (e *Evaluator) measure(ctx context.Context, a config.Alert, now time.Time) 
 	latency := m == analytics.LatencyP50 || m == analytics.LatencyP95 || m == analytics.LatencyP99
 	ttft := m == analytics.TTFTP50 || m == analytics.TTFTP95
 	sel := analytics.Selection{Resolution: analytics.Minute, From: analytics.Minute.Truncate(now.Add(-a.EffectiveWindow())),
-		To: now, Sketches: latency || ttft}
+		To: now, Sketches: latency || ttft, Lean: !m.NeedsExtras()}
 	if len(a.Filter) > 0 {
 		sel.Filter = map[analytics.Dimension]string{}
 		for k, v := range a.Filter {

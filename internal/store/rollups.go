@@ -191,6 +191,13 @@ func (db *DB) mergeRollups(ctx context.Context, tx *sql.Tx, rows []*analytics.Ro
 const rollupCountCols = "requests, errors, cache_hits, input_tokens, output_tokens, cost_usd, latency_sum_us, " +
 	"rate_limited, anomalies, feedback_count, feedback_scored, feedback_sum, feedback_positive, feedback_negative"
 
+// rollupLeanCols are the first leanCols of rollupCountCols: the calls'
+// counts and sums, what a Lean selection reads.
+const (
+	rollupLeanCols = "requests, errors, cache_hits, input_tokens, output_tokens, cost_usd, latency_sum_us"
+	leanCols       = 7
+)
+
 // countDest returns scan destinations for rollupCountCols.
 func countDest(r *analytics.Row) []any {
 	return []any{&r.Requests, &r.Errors, &r.CacheHits, &r.InputTokens, &r.OutputTokens, &r.CostUSD, &r.LatencySumUS,
@@ -317,6 +324,9 @@ func (db *DB) ReadRollups(ctx context.Context, sel analytics.Selection) ([]*anal
 // sel.
 func (db *DB) ScanRollups(ctx context.Context, sel analytics.Selection, fn func(r *analytics.Row, latency, ttft []byte) error) error {
 	cols := "bucket, " + rollupKeyCols + ", " + rollupCountCols
+	if sel.Lean {
+		cols = "bucket, " + rollupKeyCols + ", " + rollupLeanCols
+	}
 	if sel.Sketches {
 		cols += ", latency_sketch, ttft_sketch"
 	}
@@ -358,7 +368,11 @@ func (db *DB) ScanRollups(ctx context.Context, sel analytics.Selection, fn func(
 		bucket    int64
 		lat, ttft sql.RawBytes
 	)
-	dest := append([]any{&bucket, &r.Service, &r.Route, &r.Model, &r.Provider, &r.Consumer, &r.StatusClass}, countDest(&r)...)
+	counts := countDest(&r)
+	if sel.Lean {
+		counts = counts[:leanCols]
+	}
+	dest := append([]any{&bucket, &r.Service, &r.Route, &r.Model, &r.Provider, &r.Consumer, &r.StatusClass}, counts...)
 	if sel.Sketches {
 		dest = append(dest, &lat, &ttft)
 	}

@@ -125,6 +125,31 @@ func FeedbackRollups(t *testing.T, db *store.DB) {
 		}
 	}
 	check("after upserts")
+
+	// A lean read leaves the feedback out and keeps the calls' counts.
+	sel := analytics.Selection{Resolution: analytics.Day, From: start.Add(-48 * time.Hour), To: clock.Add(48 * time.Hour)}
+	full, err := db.ReadRollups(ctx, sel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel.Lean = true
+	lean, err := db.ReadRollups(ctx, sel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fullReq, leanReq int64
+	for _, r := range full {
+		fullReq += r.Requests
+	}
+	for _, r := range lean {
+		leanReq += r.Requests
+		if r.Feedback != (analytics.Feedback{}) || r.Anomalies != 0 || r.RateLimited != 0 {
+			t.Fatalf("lean read of %v holds feedback or anomaly counts: %+v", r.Key, r)
+		}
+	}
+	if len(lean) != len(full) || leanReq != fullReq || fullReq == 0 {
+		t.Fatalf("lean read: %d rows, %d requests; full: %d rows, %d requests", len(lean), leanReq, len(full), fullReq)
+	}
 	// Positive and negative counts follow the polarity, not the value's
 	// type: numbers and categories count too, neutral items in neither.
 	var wantPos, wantNeg int64
