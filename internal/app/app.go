@@ -37,6 +37,7 @@ import (
 	_ "github.com/hypergate/hypergate/internal/provider/openai"
 	"github.com/hypergate/hypergate/internal/store"
 	"github.com/hypergate/hypergate/internal/telemetry"
+	"github.com/hypergate/hypergate/internal/triage"
 )
 
 // App is a running Hypergate: both planes, the store and the call log.
@@ -513,6 +514,11 @@ func (a *App) Start() error {
 		defer a.loops.Done()
 		analytics.Retention{Minute: a.s.RollupRetentionMinute, Hour: a.s.RollupRetentionHour, Day: a.s.RollupRetentionDay,
 			Logger: a.log}.Run(ctx, a.db)
+	}()
+	a.loops.Add(1)
+	go func() {
+		defer a.loops.Done()
+		triage.Retention{Logger: a.log}.Run(ctx, a.db)
 	}()
 	go func() {
 		defer a.loops.Done()

@@ -546,3 +546,34 @@ func (db *DB) AddIncidentNote(ctx context.Context, incidentID string, n triage.N
 	})
 	return n, err
 }
+
+// PruneIncidents implements triage.Pruner: it deletes the resolved and
+// ignored incidents last seen before t, with their samples, subjects, notes
+// and hourly counts, and the hourly counts before t of the incidents kept.
+// Children are deleted explicitly rather than left to the foreign keys'
+// cascade, so that a database without foreign keys enforced prunes alike.
+func (db *DB) PruneIncidents(ctx context.Context, before time.Time) (int64, error) {
+	var n int64
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		over := "SELECT id FROM incidents WHERE state IN (?, ?) AND last_seen_us < ?"
+		args := []any{string(triage.StateResolved), string(triage.StateIgnored), micros(before)}
+		for _, child := range []string{"incident_samples", "incident_subjects", "incident_notes", "incident_hours"} {
+			if _, err := tx.ExecContext(ctx, db.Rebind("DELETE FROM "+child+" WHERE incident_id IN ("+over+")"), args...); err != nil {
+				return fmt.Errorf("pruning %s: %w", child, err)
+			}
+		}
+		res, err := tx.ExecContext(ctx, db.Rebind("DELETE FROM incidents WHERE state IN (?, ?) AND last_seen_us < ?"), args...)
+		if err != nil {
+			return err
+		}
+		if n, err = res.RowsAffected(); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, db.Rebind("DELETE FROM incident_hours WHERE hour_us < ?"), micros(before))
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("pruning incidents: %w", err)
+	}
+	return n, nil
+}

@@ -51,6 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) *store.DB) {
 		{"FeedbackRollups", FeedbackRollups},
 		{"FeedbackComplete", FeedbackComplete},
 		{"CallFlags", CallFlags},
+		{"IncidentRetention", IncidentRetention},
 		{"ReviewQueues", ReviewQueues},
 		{"Alerts", Alerts},
 		{"AlertState", AlertState},
