@@ -23,6 +23,7 @@ import (
 	"github.com/hypergate/hypergate/internal/calllog"
 	"github.com/hypergate/hypergate/internal/catalog"
 	"github.com/hypergate/hypergate/internal/config"
+	"github.com/hypergate/hypergate/internal/console"
 	"github.com/hypergate/hypergate/internal/feedback"
 	"github.com/hypergate/hypergate/internal/gateway"
 	"github.com/hypergate/hypergate/internal/llm"
@@ -249,7 +250,10 @@ func New(ctx context.Context, s Settings, logOut, out io.Writer) (*App, error) {
 		Documents:     db,
 		Importer:      &catalog.Fetcher{},
 	}
-	a.adminSrv = &http.Server{Handler: adm.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	// The console shares the admin port and reads through the admin API's
+	// handler, so it checks exactly the API's permissions.
+	con := &console.Server{API: adm.Handler(), Logger: a.log}
+	a.adminSrv = &http.Server{Handler: con.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	ok = true
 	return a, nil
 }

@@ -1,0 +1,231 @@
+// Package console is the operator console served at / on the admin port:
+// server-rendered HTML pages (html/template, embedded with the binary) that
+// read and change things only through the admin API's own handler, called
+// in-process with the browser's session cookie. Every permission check,
+// consumer or team scope, sign-in throttle and audit entry is therefore the
+// admin API's, never a second copy of it. The console adds what a browser
+// needs on top: forms with anti-forgery tokens, a strict
+// Content-Security-Policy, redirects to the sign-in page and HTML errors.
+package console
+
+import (
+	"bytes"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/hypergate/hypergate/internal/admin"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// ContentSecurityPolicy is sent with every console response: no inline
+// script or style anywhere, nothing loaded from another origin, forms only
+// posted back to the console, and no framing (clickjacking).
+const ContentSecurityPolicy = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	"connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// loginCookie holds the anti-forgery token of the sign-in form, which has
+// no session yet to derive one from.
+const loginCookie = "hypergate_console_login"
+
+// Server is the console's HTTP handler.
+type Server struct {
+	// API is the admin API's handler (admin.Server.Handler). Requests the
+	// console does not serve itself — /admin/v1/..., /healthz, /readyz,
+	// /metrics, /debug/pprof/ — go to it unchanged.
+	API http.Handler
+	// Now is the clock of the overview's ranges; time.Now when nil.
+	Now    func() time.Time
+	Logger *slog.Logger
+
+	pages map[string]*template.Template
+	mux   *http.ServeMux
+}
+
+// apiPrefixes are the paths of the admin port that belong to the admin API.
+var apiPrefixes = []string{"/admin/", "/debug/"}
+
+var apiPaths = map[string]bool{"/healthz": true, "/readyz": true, "/metrics": true, "/admin": true}
+
+// Handler returns the admin port's handler: the admin API under its paths,
+// the console everywhere else.
+func (s *Server) Handler() http.Handler {
+	if err := s.parse(); err != nil {
+		// The templates are embedded: a parse error is a build defect
+		// that every test catches.
+		panic(err)
+	}
+	s.mux = http.NewServeMux()
+	s.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(mustSub(staticFS, "static"))))
+	s.mux.HandleFunc("GET /signin", s.signinPage)
+	s.mux.HandleFunc("POST /signin", s.signin)
+	s.mux.HandleFunc("POST /signout", s.signout)
+	s.mux.HandleFunc("GET /{$}", s.overview)
+	s.mux.HandleFunc("GET /calls", s.calls)
+	s.mux.HandleFunc("GET /calls/{id}", s.call)
+	s.mux.HandleFunc("POST /calls/{id}/feedback", s.callFeedback)
+	s.mux.HandleFunc("/", s.notFound)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if apiPaths[r.URL.Path] || hasAnyPrefix(r.URL.Path, apiPrefixes) {
+			s.API.ServeHTTP(w, r)
+			return
+		}
+		h := w.Header()
+		h.Set("Content-Security-Policy", ContentSecurityPolicy)
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "same-origin")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		if !strings.HasPrefix(r.URL.Path, "/static/") {
+			// Pages show call bodies and who is signed in: never cached.
+			h.Set("Cache-Control", "no-store")
+		}
+		s.mux.ServeHTTP(w, r)
+	})
+}
+
+func hasAnyPrefix(p string, prefixes []string) bool {
+	for _, pre := range prefixes {
+		if strings.HasPrefix(p, pre) {
+			return true
+		}
+	}
+	return false
+}
+
+func mustSub(f fs.FS, dir string) fs.FS {
+	sub, err := fs.Sub(f, dir)
+	if err != nil {
+		panic(err)
+	}
+	return sub
+}
+
+func (s *Server) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// apiResult is the admin API's answer to a sub-request.
+type apiResult struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+// apiError is the admin API's error body.
+type apiError struct {
+	Error struct {
+		Code    string `json:"code"`
+		Message string `json:"message"`
+		Param   string `json:"param"`
+	} `json:"error"`
+}
+
+// message is the admin API's error message, for showing on a page.
+func (res *apiResult) message() string {
+	var e apiError
+	if json.Unmarshal(res.Body, &e) == nil && e.Error.Message != "" {
+		return e.Error.Message
+	}
+	return http.StatusText(res.Status)
+}
+
+// recorder is the ResponseWriter of a sub-request.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (rw *recorder) Header() http.Header { return rw.header }
+func (rw *recorder) WriteHeader(code int) {
+	if rw.status == 0 {
+		rw.status = code
+	}
+}
+func (rw *recorder) Write(b []byte) (int, error) {
+	if rw.status == 0 {
+		rw.status = http.StatusOK
+	}
+	return rw.body.Write(b)
+}
+
+// api calls the admin API in-process as the browser's session: only the
+// session cookie is passed on, with the peer's address (for the sign-in
+// throttle), TLS state (for the cookie's Secure attribute) and request ID.
+// csrf, for a request that changes something, is the form's anti-forgery
+// token, which the admin API checks again. Cookies the API sets or clears
+// are passed back to the browser.
+func (s *Server) api(w http.ResponseWriter, r *http.Request, method, path string, q url.Values, body any, csrf string) (*apiResult, error) {
+	var rd io.Reader = http.NoBody
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, fmt.Errorf("encoding the body of %s %s: %w", method, path, err)
+		}
+		rd = bytes.NewReader(b)
+	}
+	u := path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	req, err := http.NewRequestWithContext(r.Context(), method, u, rd)
+	if err != nil {
+		return nil, fmt.Errorf("making the request %s %s: %w", method, path, err)
+	}
+	req.RemoteAddr, req.TLS, req.Host = r.RemoteAddr, r.TLS, r.Host
+	req.Header.Set("User-Agent", r.UserAgent())
+	if id := r.Header.Get("X-Request-Id"); id != "" {
+		req.Header.Set("X-Request-Id", id)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c, err := r.Cookie(admin.SessionCookie); err == nil {
+		req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+	}
+	if csrf != "" {
+		req.Header.Set(admin.CSRFHeader, csrf)
+	}
+	rw := &recorder{header: http.Header{}}
+	s.API.ServeHTTP(rw, req)
+	if rw.status == 0 {
+		rw.status = http.StatusOK
+	}
+	for _, c := range rw.header.Values("Set-Cookie") {
+		w.Header().Add("Set-Cookie", c)
+	}
+	return &apiResult{Status: rw.status, Header: rw.header, Body: rw.body.Bytes()}, nil
+}
+
+// getJSON reads an admin API resource into out. ok is false when the
+// answer was not 200; res says what it was.
+func (s *Server) getJSON(w http.ResponseWriter, r *http.Request, path string, q url.Values, out any) (res *apiResult, ok bool, err error) {
+	res, err = s.api(w, r, http.MethodGet, path, q, nil, "")
+	if err != nil {
+		return nil, false, err
+	}
+	if res.Status != http.StatusOK {
+		return res, false, nil
+	}
+	if err := json.Unmarshal(res.Body, out); err != nil {
+		return res, false, fmt.Errorf("decoding %s: %w", path, err)
+	}
+	return res, true, nil
+}
