@@ -1,21 +1,15 @@
 package alert
 
 import (
-	"bytes"
-	"cmp"
 	"context"
 	"crypto/tls"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"maps"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/hypergate/hypergate/internal/config"
@@ -28,8 +22,8 @@ import (
 const (
 	SignatureHeader = webhook.SignatureHeader // sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">
 	TimestampHeader = webhook.TimestampHeader // unix seconds of this attempt
-	EventHeader     = "X-Hypergate-Event"     // alert.firing or alert.resolved
-	DeliveryHeader  = "X-Hypergate-Delivery"  // the notification id, the same on every attempt
+	EventHeader     = webhook.EventHeader     // alert.firing or alert.resolved
+	DeliveryHeader  = webhook.DeliveryHeader  // the notification id, the same on every attempt
 )
 
 // Target is a notifier with its secret resolved.
@@ -164,23 +158,15 @@ func (e *Evaluator) notify(trans []transition, evs []Event, now time.Time) {
 	}
 }
 
-// SenderOptions configures a Sender; zero values get the defaults.
+// SenderOptions configures a Sender.
 type SenderOptions struct {
-	// QueueSize bounds the notifications waiting (default 256); one that
-	// finds the queue full is dropped, counted and logged.
-	QueueSize int
-	// Workers send in parallel (default 2).
-	Workers int
-	// Attempts is how many times one notification is tried (default 5);
-	// one refused for good, such as by an SMTP 5xx reply, is tried once.
-	Attempts int
-	// Backoff is the wait before the first retry, doubled before each
-	// next one up to MaxBackoff (defaults 1s and 30s).
-	Backoff, MaxBackoff time.Duration
-	// Timeout bounds one attempt (default 10s).
-	Timeout time.Duration
-	// Client sends the requests; default one that follows no redirects.
-	Client *http.Client
+	// QueueSize, Workers, Attempts, Backoff, MaxBackoff, Timeout and
+	// Client are those of webhook.Options, zero values getting its
+	// defaults. A notification refused for good, such as by an SMTP 5xx
+	// reply, is tried once.
+	QueueSize, Workers, Attempts int
+	Backoff, MaxBackoff, Timeout time.Duration
+	Client                       *http.Client
 	// TLSConfig is the base of email notifiers' TLS settings, its
 	// ServerName set to each mail server's host; default the system's
 	// roots.
@@ -189,56 +175,29 @@ type SenderOptions struct {
 }
 
 // SenderStats counts notifications by outcome.
-type SenderStats struct {
-	Delivered, Failed, Dropped, Retries int64
-}
+type SenderStats = webhook.Stats
 
-// Sender delivers notifications off the evaluation path: a bounded
-// queue, a few workers, retries with exponential backoff. None is lost
-// silently: one not delivered is counted and logged.
+// Sender delivers notifications off the evaluation path through a
+// webhook.Sender. What it adds: each notifier's format (Slack,
+// Alertmanager, PagerDuty, a signed webhook) and email, sent over SMTP
+// through the same queue, retries and counters. None is lost silently:
+// one not delivered is counted and logged.
 type Sender struct {
-	o      SenderOptions
-	log    *slog.Logger
-	queue  chan job
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-
-	mu     sync.RWMutex
-	closed bool
-
-	delivered, failed, dropped, retries atomic.Int64
-}
-
-type job struct {
-	target Target
-	id     string
-	event  string
-	body   []byte
+	o   SenderOptions
+	log *slog.Logger
+	s   *webhook.Sender
 }
 
 // NewSender starts the workers; Close stops them.
 func NewSender(o SenderOptions) *Sender {
-	o.QueueSize = cmp.Or(o.QueueSize, 256)
-	o.Workers = cmp.Or(o.Workers, 2)
-	o.Attempts = cmp.Or(o.Attempts, 5)
-	o.Backoff = cmp.Or(o.Backoff, time.Second)
-	o.MaxBackoff = cmp.Or(o.MaxBackoff, 30*time.Second)
-	o.Timeout = cmp.Or(o.Timeout, 10*time.Second)
-	if o.Client == nil {
-		o.Client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	}
 	log := o.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	s := &Sender{o: o, log: log.With("component", "alert-notifier"), queue: make(chan job, o.QueueSize), ctx: ctx, cancel: cancel}
-	for range o.Workers {
-		s.wg.Add(1)
-		go s.work()
-	}
-	return s
+	log = log.With("component", "alert-notifier")
+	return &Sender{o: o, log: log, s: webhook.NewSender(webhook.Options{QueueSize: o.QueueSize, Workers: o.Workers,
+		Attempts: o.Attempts, Backoff: o.Backoff, MaxBackoff: o.MaxBackoff, Timeout: o.Timeout, Client: o.Client,
+		UserAgent: "hypergate-alerts", Logger: log})}
 }
 
 // Send queues n for t in t's format (for PagerDuty, one event per group;
@@ -249,121 +208,28 @@ func (s *Sender) Send(t Target, n Notification) {
 		s.fail(t.Name, n.ID, "encoding: "+err.Error())
 		return
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
 	for _, body := range bs {
-		if s.closed {
-			s.dropped.Add(1)
-			s.log.Error("alert notification dropped: notifier closed", "notifier", t.Name, "id", n.ID)
-			continue
+		m := webhook.Message{URL: t.URL, Body: body, ID: n.ID, Attrs: []any{"notifier", t.Name}}
+		switch t.Type {
+		case config.NotifierEmail:
+			m.Deliver = func(ctx context.Context) error { return s.sendEmail(ctx, t, body) }
+		case config.NotifierWebhook:
+			m.Event, m.Secret = "alert."+n.Status, t.Secret
 		}
-		select {
-		case s.queue <- job{target: t, id: n.ID, event: "alert." + n.Status, body: body}:
-		default:
-			s.dropped.Add(1)
-			s.log.Error("alert notification dropped: queue full", "notifier", t.Name, "id", n.ID)
-		}
+		s.s.Send(m)
 	}
 }
 
 func (s *Sender) fail(notifier, id, why string) {
-	s.failed.Add(1)
-	s.log.Error("alert notification failed", "notifier", notifier, "id", id, "err", why)
+	s.s.Fail(why, "notifier", notifier, "id", id)
 }
 
 // Stats returns the counters.
-func (s *Sender) Stats() SenderStats {
-	return SenderStats{Delivered: s.delivered.Load(), Failed: s.failed.Load(), Dropped: s.dropped.Load(), Retries: s.retries.Load()}
-}
+func (s *Sender) Stats() SenderStats { return s.s.Stats() }
 
 // Close stops taking notifications and waits for the queued ones until
-// ctx is done; those still undelivered then are counted as failed.
-func (s *Sender) Close(ctx context.Context) {
-	s.mu.Lock()
-	if !s.closed {
-		s.closed = true
-		close(s.queue)
-	}
-	s.mu.Unlock()
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-ctx.Done():
-		s.cancel()
-		<-done
-	}
-	s.cancel()
-}
-
-func (s *Sender) work() {
-	defer s.wg.Done()
-	for j := range s.queue {
-		s.deliver(j)
-	}
-}
-
-func (s *Sender) deliver(j job) {
-	wait := s.o.Backoff
-	var last string
-	for attempt := 1; attempt <= s.o.Attempts; attempt++ {
-		if attempt > 1 {
-			s.retries.Add(1)
-			select {
-			case <-time.After(wait):
-			case <-s.ctx.Done():
-				s.fail(j.target.Name, j.id, "shutting down after: "+last)
-				return
-			}
-			wait = min(wait*2, s.o.MaxBackoff)
-		}
-		err := s.attempt(j)
-		if err == nil {
-			s.delivered.Add(1)
-			return
-		}
-		last = err.Error()
-		if errors.As(err, new(permanentError)) {
-			s.fail(j.target.Name, j.id, fmt.Sprintf("refused at attempt %d, not retried: %s", attempt, last))
-			return
-		}
-		s.log.Warn("alert notification attempt failed", "notifier", j.target.Name, "id", j.id, "attempt", attempt, "err", err)
-	}
-	s.fail(j.target.Name, j.id, fmt.Sprintf("gave up after %d attempts: %s", s.o.Attempts, last))
-}
-
-func (s *Sender) attempt(j job) error {
-	ctx, cancel := context.WithTimeout(s.ctx, s.o.Timeout)
-	defer cancel()
-	if j.target.Type == config.NotifierEmail {
-		return s.sendEmail(ctx, j.target, j.body)
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, j.target.URL, bytes.NewReader(j.body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "hypergate-alerts")
-	if j.target.Type == config.NotifierWebhook {
-		ts := strconv.FormatInt(time.Now().Unix(), 10)
-		req.Header.Set(TimestampHeader, ts)
-		req.Header.Set(EventHeader, j.event)
-		req.Header.Set(DeliveryHeader, j.id)
-		if len(j.target.Secret) > 0 {
-			req.Header.Set(SignatureHeader, webhook.Sign(j.target.Secret, ts, j.body))
-		}
-	}
-	resp, err := s.o.Client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("receiver answered %s", resp.Status)
-	}
-	return nil
-}
+// ctx is done; those still undelivered then are counted as dropped.
+func (s *Sender) Close(ctx context.Context) { _ = s.s.Close(ctx) }
 
 // permanentError is a failure another attempt would only repeat, such as
 // an SMTP 5xx reply: the Sender gives up on it at once.
@@ -371,6 +237,9 @@ type permanentError struct{ err error }
 
 func (e permanentError) Error() string { return e.err.Error() }
 func (e permanentError) Unwrap() error { return e.err }
+
+// Permanent tells the webhook.Sender not to retry.
+func (e permanentError) Permanent() bool { return true }
 
 // labelsText writes labels as "k=v, k2=v2", by name.
 func labelsText(l map[string]string) string {

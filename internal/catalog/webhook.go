@@ -1,18 +1,12 @@
 package catalog
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
-	"strconv"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -40,8 +34,8 @@ const (
 const (
 	SignatureHeader = webhook.SignatureHeader // sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">
 	TimestampHeader = webhook.TimestampHeader // unix seconds of this attempt
-	EventHeader     = "X-Hypergate-Event"
-	DeliveryHeader  = "X-Hypergate-Delivery" // the event id, the same on every attempt
+	EventHeader     = webhook.EventHeader
+	DeliveryHeader  = webhook.DeliveryHeader // the event id, the same on every attempt
 )
 
 // WebhookEvent is the JSON a webhook receives.
@@ -67,20 +61,12 @@ func NewEvent(event SubscriptionEvent, sub Subscription, actor string, t time.Ti
 		Reason: sub.Reason, Actor: actor, Time: t.UTC().Truncate(time.Millisecond)}
 }
 
-// WebhookOptions configures Webhooks; zero values get the defaults.
+// WebhookOptions configures Webhooks.
 type WebhookOptions struct {
-	// QueueSize bounds the events waiting to be sent (default 256). An
-	// event that finds the queue full is dropped, counted and logged.
-	QueueSize int
-	// Workers send in parallel (default 2).
-	Workers int
-	// Attempts is how many times one event is tried (default 5).
-	Attempts int
-	// Backoff is the wait before the first retry, doubled before each next
-	// one up to MaxBackoff (defaults 1s and 30s).
-	Backoff, MaxBackoff time.Duration
-	// Timeout bounds one attempt (default 10s).
-	Timeout time.Duration
+	// QueueSize, Workers, Attempts, Backoff, MaxBackoff and Timeout are
+	// those of webhook.Options, zero values getting its defaults.
+	QueueSize, Workers, Attempts int
+	Backoff, MaxBackoff, Timeout time.Duration
 	// Client sends the requests. The default follows no redirects and, as
 	// imports do, refuses link-local addresses.
 	Client *http.Client
@@ -91,57 +77,19 @@ type WebhookOptions struct {
 }
 
 // WebhookStats counts events by outcome.
-type WebhookStats struct {
-	Delivered, Failed, Dropped, Retries int64
-}
+type WebhookStats = webhook.Stats
 
-// Webhooks sends events to services' webhooks off the request path: a
-// bounded queue, a few workers, retries with exponential backoff. No event
-// is lost silently: one that is not delivered is counted (failed or
-// dropped) and logged with its id.
+// Webhooks sends events to services' webhooks off the request path
+// through a webhook.Sender. What it adds: a client that refuses
+// link-local receivers, the secret resolved when the decision is made,
+// and the Prometheus counters. No event is lost silently: one that is
+// not delivered is counted (failed or dropped) and logged with its id.
 type Webhooks struct {
-	o      WebhookOptions
-	log    *slog.Logger
-	queue  chan delivery
-	ctx    context.Context // cancelled when Close gives up waiting
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-
-	mu     sync.RWMutex // held for reading by Send, for writing by Close
-	closed bool
-
-	delivered, failed, dropped, retries atomic.Int64
-	outcomes                            *prometheus.CounterVec
-	retryCounter                        prometheus.Counter
-}
-
-type delivery struct {
-	url    string
-	secret []byte
-	event  WebhookEvent
-	body   []byte
+	s *webhook.Sender
 }
 
 // NewWebhooks starts the workers; Close stops them.
 func NewWebhooks(o WebhookOptions) *Webhooks {
-	if o.QueueSize <= 0 {
-		o.QueueSize = 256
-	}
-	if o.Workers <= 0 {
-		o.Workers = 2
-	}
-	if o.Attempts <= 0 {
-		o.Attempts = 5
-	}
-	if o.Backoff <= 0 {
-		o.Backoff = time.Second
-	}
-	if o.MaxBackoff <= 0 {
-		o.MaxBackoff = 30 * time.Second
-	}
-	if o.Timeout <= 0 {
-		o.Timeout = 10 * time.Second
-	}
 	if o.Client == nil {
 		dialer := &net.Dialer{Timeout: 5 * time.Second, Control: refuseLinkLocal}
 		o.Client = &http.Client{
@@ -157,179 +105,54 @@ func NewWebhooks(o WebhookOptions) *Webhooks {
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		}
 	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
-	w := &Webhooks{o: o, log: o.Logger, queue: make(chan delivery, o.QueueSize)}
-	w.ctx, w.cancel = context.WithCancel(context.Background())
-	w.outcomes = prometheus.NewCounterVec(prometheus.CounterOpts{
+	outcomes := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "hypergate_webhook_deliveries_total",
 		Help: "Subscription webhook events by outcome: delivered, failed (every attempt failed or the receiver refused it) or dropped (queue full, secret missing, or shut down before sending).",
 	}, []string{"outcome"})
-	w.retryCounter = prometheus.NewCounter(prometheus.CounterOpts{
+	retries := prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "hypergate_webhook_retries_total",
 		Help: "Subscription webhook attempts that were retries of an earlier failed attempt.",
 	})
 	for _, o := range []string{"delivered", "failed", "dropped"} {
-		w.outcomes.WithLabelValues(o)
+		outcomes.WithLabelValues(o)
 	}
 	if o.Registerer != nil {
-		o.Registerer.MustRegister(w.outcomes, w.retryCounter)
+		o.Registerer.MustRegister(outcomes, retries)
 	}
-	for range o.Workers {
-		w.wg.Add(1)
-		go w.work()
-	}
-	return w
+	return &Webhooks{s: webhook.NewSender(webhook.Options{QueueSize: o.QueueSize, Workers: o.Workers,
+		Attempts: o.Attempts, Backoff: o.Backoff, MaxBackoff: o.MaxBackoff, Timeout: o.Timeout, Client: o.Client,
+		Logger: o.Logger, OnOutcome: func(outcome string) {
+			if outcome == "retried" {
+				retries.Inc()
+				return
+			}
+			outcomes.WithLabelValues(outcome).Inc()
+		}})}
 }
 
 // Stats returns the counts so far.
-func (w *Webhooks) Stats() WebhookStats {
-	return WebhookStats{Delivered: w.delivered.Load(), Failed: w.failed.Load(), Dropped: w.dropped.Load(), Retries: w.retries.Load()}
-}
+func (w *Webhooks) Stats() WebhookStats { return w.s.Stats() }
 
 // Send queues ev for hook without waiting. The secret is resolved now, so
 // that a missing variable is reported with the decision that needed it.
 func (w *Webhooks) Send(hook config.Webhook, ev WebhookEvent) {
+	m := webhook.Message{URL: hook.URL, Event: string(ev.Event), ID: ev.ID,
+		Attrs: []any{"service", ev.Service, "consumer", ev.Consumer}}
 	secret, err := config.ResolveSecret(hook.Secret)
 	if err != nil {
-		w.drop(ev, fmt.Sprintf("cannot sign it: %v", err))
+		w.s.Drop(m, fmt.Sprintf("cannot sign it: %v", err))
 		return
 	}
 	body, err := json.Marshal(ev)
 	if err != nil {
-		w.drop(ev, fmt.Sprintf("cannot encode it: %v", err))
+		w.s.Drop(m, fmt.Sprintf("cannot encode it: %v", err))
 		return
 	}
-	w.mu.RLock()
-	defer w.mu.RUnlock()
-	if w.closed {
-		w.drop(ev, "the gateway is shutting down")
-		return
-	}
-	select {
-	case w.queue <- delivery{url: hook.URL, secret: []byte(secret), event: ev, body: body}:
-	default:
-		w.drop(ev, fmt.Sprintf("the queue of %d events is full", cap(w.queue)))
-	}
-}
-
-func (w *Webhooks) drop(ev WebhookEvent, why string) {
-	w.dropped.Add(1)
-	w.outcomes.WithLabelValues("dropped").Inc()
-	w.log.Error("subscription webhook event dropped", "event", ev.Event, "event_id", ev.ID,
-		"service", ev.Service, "consumer", ev.Consumer, "reason", why)
+	m.Secret, m.Body = []byte(secret), body
+	w.s.Send(m)
 }
 
 // Close stops taking events and waits for the queued ones to be sent, or
 // for ctx to end: then the retries still waiting are abandoned, and every
 // event not sent is counted as dropped and logged.
-func (w *Webhooks) Close(ctx context.Context) error {
-	w.mu.Lock()
-	if w.closed {
-		w.mu.Unlock()
-		return nil
-	}
-	w.closed = true
-	close(w.queue)
-	w.mu.Unlock()
-	done := make(chan struct{})
-	go func() { w.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		w.cancel()
-		return nil
-	case <-ctx.Done():
-		w.cancel()
-		<-done
-		return fmt.Errorf("webhook events still being sent at shutdown were dropped: %w", ctx.Err())
-	}
-}
-
-func (w *Webhooks) work() {
-	defer w.wg.Done()
-	for d := range w.queue {
-		if w.ctx.Err() != nil {
-			w.drop(d.event, "the gateway shut down before it was sent")
-			continue
-		}
-		w.deliver(d)
-	}
-}
-
-// deliver tries d up to Attempts times.
-func (w *Webhooks) deliver(d delivery) {
-	wait := w.o.Backoff
-	var last error
-	for attempt := 1; attempt <= w.o.Attempts; attempt++ {
-		if attempt > 1 {
-			w.retries.Add(1)
-			w.retryCounter.Inc()
-		}
-		retryAfter, retry, err := w.attempt(d)
-		if err == nil {
-			w.delivered.Add(1)
-			w.outcomes.WithLabelValues("delivered").Inc()
-			return
-		}
-		last = err
-		if !retry || attempt == w.o.Attempts {
-			break
-		}
-		w.log.Warn("subscription webhook attempt failed; retrying", "event", d.event.Event, "event_id", d.event.ID,
-			"url", d.url, "attempt", attempt, "error", err)
-		delay := wait
-		if retryAfter > delay {
-			delay = min(retryAfter, w.o.MaxBackoff)
-		}
-		wait = min(wait*2, w.o.MaxBackoff)
-		t := time.NewTimer(delay)
-		select {
-		case <-t.C:
-		case <-w.ctx.Done():
-			t.Stop()
-			w.drop(d.event, fmt.Sprintf("the gateway shut down while a retry was waiting (last error: %v)", err))
-			return
-		}
-	}
-	w.failed.Add(1)
-	w.outcomes.WithLabelValues("failed").Inc()
-	w.log.Error("subscription webhook event not delivered", "event", d.event.Event, "event_id", d.event.ID,
-		"service", d.event.Service, "consumer", d.event.Consumer, "url", d.url, "error", last)
-}
-
-// attempt sends d once. retry says whether another attempt may succeed:
-// connection errors, timeouts, 408, 429 and 5xx; other answers are the
-// receiver's considered refusal.
-func (w *Webhooks) attempt(d delivery) (retryAfter time.Duration, retry bool, err error) {
-	ctx, cancel := context.WithTimeout(w.ctx, w.o.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.url, bytes.NewReader(d.body))
-	if err != nil {
-		return 0, false, fmt.Errorf("building request: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "Hypergate-Webhook/1")
-	req.Header.Set(EventHeader, string(d.event.Event))
-	req.Header.Set(DeliveryHeader, d.event.ID)
-	ts := strconv.FormatInt(time.Now().Unix(), 10)
-	req.Header.Set(TimestampHeader, ts)
-	req.Header.Set(SignatureHeader, webhook.Sign(d.secret, ts, d.body))
-	resp, err := w.o.Client.Do(req)
-	if err != nil {
-		return 0, true, err
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	switch s := resp.StatusCode; {
-	case s >= 200 && s < 300:
-		return 0, false, nil
-	case s == http.StatusTooManyRequests || s == http.StatusRequestTimeout || s >= 500:
-		if v, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get("Retry-After"))); err == nil && v > 0 {
-			retryAfter = time.Duration(v) * time.Second
-		}
-		return retryAfter, true, fmt.Errorf("receiver answered HTTP %d", s)
-	default:
-		return 0, false, fmt.Errorf("receiver answered HTTP %d", s)
-	}
-}
+func (w *Webhooks) Close(ctx context.Context) error { return w.s.Close(ctx) }

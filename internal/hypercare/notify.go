@@ -1,13 +1,10 @@
 package hypercare
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -93,66 +90,25 @@ func SlackText(r *Report, reportURL string) string {
 	return b.String()
 }
 
-// Send delivers r to n: a webhook gets the JSON report, signed as alert
-// webhooks are (internal/webhook); a slack notifier gets SlackText. It
-// tries up to attempts times, doubling a one-second wait between tries.
+// Send delivers r to n now: a webhook gets the JSON report, signed as
+// alert webhooks are (internal/webhook); a slack notifier gets SlackText.
+// It tries up to attempts times, with webhook.Post's backoff between
+// tries for the failures another try may mend.
 func Send(ctx context.Context, client *http.Client, n Notifier, r *Report, reportURL string, attempts int) error {
-	var body []byte
+	m := webhook.Message{URL: n.URL, ID: "hcr_" + r.Window + "_" + r.At.UTC().Format("20060102T1504"),
+		Attrs: []any{"notifier", n.Name, "window", r.Window}}
 	var err error
 	if n.Type == config.NotifierSlack {
-		body, err = json.Marshal(map[string]string{"text": SlackText(r, reportURL)})
+		m.Body, err = json.Marshal(map[string]string{"text": SlackText(r, reportURL)})
 	} else {
-		body, err = json.Marshal(r)
+		m.Body, err = json.Marshal(r)
+		m.Event, m.Secret = EventReport, n.Secret
 	}
 	if err != nil {
 		return fmt.Errorf("encoding report for %s: %w", n.Name, err)
 	}
-	id := "hcr_" + r.Window + "_" + r.At.UTC().Format("20060102T1504")
-	wait := time.Second
-	for attempt := 1; ; attempt++ {
-		err = post(ctx, client, n, id, body)
-		if err == nil || attempt >= attempts {
-			break
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("sending report to %s: %w", n.Name, ctx.Err())
-		case <-time.After(wait):
-		}
-		wait *= 2
-	}
-	if err != nil {
+	if err := webhook.Post(ctx, webhook.Options{Client: client, Attempts: attempts, UserAgent: "hypergate-hypercare"}, m); err != nil {
 		return fmt.Errorf("sending report to %s: %w", n.Name, err)
-	}
-	return nil
-}
-
-func post(ctx context.Context, client *http.Client, n Notifier, id string, body []byte) error {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, n.URL, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "hypergate-hypercare")
-	if n.Type == config.NotifierWebhook {
-		ts := strconv.FormatInt(time.Now().Unix(), 10)
-		req.Header.Set(webhook.TimestampHeader, ts)
-		req.Header.Set("X-Hypergate-Event", EventReport)
-		req.Header.Set("X-Hypergate-Delivery", id)
-		if len(n.Secret) > 0 {
-			req.Header.Set(webhook.SignatureHeader, webhook.Sign(n.Secret, ts, body))
-		}
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("receiver answered %s", resp.Status)
 	}
 	return nil
 }

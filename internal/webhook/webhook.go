@@ -1,6 +1,8 @@
-// Package webhook is how Hypergate signs the webhooks it sends — alert
-// notifications and subscription decisions alike — so that a receiver
-// verifies every one the same way.
+// Package webhook is how Hypergate signs and delivers the webhooks it
+// sends — alert and incident notifications, status events, hypercare
+// reports and subscription decisions alike — so that a receiver verifies
+// every one the same way and every sender retries, gives up and counts
+// the same way (Sender).
 //
 // A request carries X-Hypergate-Timestamp (unix seconds of the attempt)
 // and X-Hypergate-Signature: sha256=<hex HMAC-SHA256 of "<timestamp>.<body>">
