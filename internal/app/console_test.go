@@ -154,6 +154,19 @@ func TestConsolePages(t *testing.T) {
 		if resp.StatusCode != 403 {
 			t.Errorf("cross-site sign-in: %d", resp.StatusCode)
 		}
+		// A browser fetches its icon, and may open a second sign-in page,
+		// while the first form is on screen: that form must still work.
+		_, first := op.get("/signin")
+		if resp, _ := op.get("/favicon.ico"); resp.StatusCode != 301 || resp.Header.Get("Location") != "/static/favicon.svg" {
+			t.Errorf("/favicon.ico: %d %s, want the console's icon", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		op.get("/signin?next=%2Fcalls")
+		resp, _ = op.post("/signin", url.Values{"csrf_token": {formToken(t, first)}, "email": {"op@example.com"}, "password": {pw}})
+		if resp.StatusCode != 303 || resp.Header.Get("Location") != "/" {
+			t.Fatalf("sign-in from the first form after other pages loaded: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		_, home := op.get("/")
+		op.post("/signout", url.Values{"csrf_token": {formToken(t, home)}})
 		if resp := op.signin("op@example.com", pw); resp.StatusCode != 303 || resp.Header.Get("Location") != "/" {
 			t.Fatalf("sign-in: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 		}

@@ -221,12 +221,23 @@ func (s *Server) checkPost(w http.ResponseWriter, r *http.Request, m *me) bool {
 	return true
 }
 
-// newLoginToken makes the sign-in form's anti-forgery token and sets it as
-// a cookie the form must echo (double submit).
+// newLoginToken returns the sign-in form's anti-forgery token, set as a
+// cookie the form must echo (double submit). A token the browser already
+// holds is kept: a browser loads other things beside the form (its
+// favicon, a second tab), and a fresh token for each would leave the form
+// on screen with a token that no longer matches.
 func newLoginToken(w http.ResponseWriter, r *http.Request) string {
-	b := make([]byte, 24)
-	_, _ = rand.Read(b)
-	tok := hex.EncodeToString(b)
+	tok := ""
+	if c, err := r.Cookie(loginCookie); err == nil && len(c.Value) == 48 {
+		if _, err := hex.DecodeString(c.Value); err == nil {
+			tok = c.Value
+		}
+	}
+	if tok == "" {
+		b := make([]byte, 24)
+		_, _ = rand.Read(b)
+		tok = hex.EncodeToString(b)
+	}
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: tok, Path: "/signin", HttpOnly: true,
 		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode, MaxAge: 3600})
 	return tok

@@ -1,0 +1,137 @@
+// Drives the Hypergate console in headless Chromium the way an operator
+// does: sign in, read the overview, find a call in the explorer, rate it.
+// internal/app/browser_test.go starts a gateway, sends the calls and runs
+// this script; it reads everything it needs from the environment:
+//
+//   HG_CONSOLE_URL    base URL of the admin listener (the console is at /)
+//   HG_EMAIL          an admin user's email
+//   HG_PASSWORD       that user's password
+//   HG_CALL_ID        a call made with HG_MODEL
+//   HG_OTHER_CALL_ID  a call made with another model (must be filtered out)
+//   HG_MODEL          the model to filter the explorer by
+//   HG_SCREENSHOTS    directory the screenshots are written to
+//   HG_CHROMIUM       the browser binary (default /usr/bin/chromium)
+//
+// Any failed check throws; the script then prints the reason and exits 1.
+import { chromium } from 'playwright-core';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+function env(name) {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set`);
+  return v;
+}
+
+function check(ok, msg) {
+  if (!ok) throw new Error(msg);
+}
+
+const base = env('HG_CONSOLE_URL').replace(/\/$/, '');
+const email = env('HG_EMAIL');
+const password = env('HG_PASSWORD');
+const callID = env('HG_CALL_ID');
+const otherID = env('HG_OTHER_CALL_ID');
+const model = env('HG_MODEL');
+const shots = env('HG_SCREENSHOTS');
+mkdirSync(shots, { recursive: true });
+
+// Chromium's sandbox refuses to start as root, which is how CI runs.
+const args = process.getuid && process.getuid() === 0 ? ['--no-sandbox'] : [];
+const browser = await chromium.launch({
+  executablePath: process.env.HG_CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args,
+});
+
+// Every message the console logs at error level, and every uncaught
+// exception, fails the run: a CSP violation shows up here first.
+const problems = [];
+let failed = false;
+try {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const page = await context.newPage();
+  page.setDefaultTimeout(15000);
+  page.on('console', (m) => {
+    if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+  // A page answered 4xx/5xx is named here; the console message Chromium
+  // logs for it does not say which request it was.
+  page.on('response', (r) => {
+    if (r.status() >= 400) problems.push(`HTTP ${r.status()} for ${r.request().method()} ${r.url()}`);
+  });
+
+  const step = (name) => console.log(`console.mjs: ${name}`);
+
+  step('sign in');
+  let resp = await page.goto(`${base}/`);
+  check(new URL(page.url()).pathname === '/signin', `/ did not send an anonymous user to /signin: ${page.url()}`);
+  const csp = resp.headers()['content-security-policy'] || '';
+  check(csp.includes("script-src 'self'") && !csp.includes('unsafe-inline') && csp.includes("frame-ancestors 'none'"),
+    `sign-in page Content-Security-Policy: ${JSON.stringify(csp)}`);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await Promise.all([page.waitForURL(`${base}/`), page.getByRole('button', { name: 'Sign in' }).click()]);
+
+  step('overview');
+  await page.getByRole('heading', { name: 'Traffic' }).waitFor();
+  const requests = (await page.locator('dl.stats div', { hasText: 'Requests' }).locator('dd').innerText()).trim();
+  check(parseFloat(requests) > 0, `overview shows ${JSON.stringify(requests)} requests, want a positive figure`);
+  for (const label of ['Error rate', 'p95 latency', 'Tokens', 'Cost']) {
+    const v = (await page.locator('dl.stats div', { hasText: label }).locator('dd').innerText()).trim();
+    check(v !== '' && v !== '–', `overview shows no ${label}: ${JSON.stringify(v)}`);
+  }
+  check(await page.locator('svg polyline.line-requests').count() === 1, 'overview has no requests chart');
+  check(await page.getByText(email).count() > 0, 'overview does not name the signed-in user');
+  await page.screenshot({ path: join(shots, 'overview.png') });
+
+  step('call explorer, filtered by model');
+  await Promise.all([page.waitForURL(/\/calls$/), page.getByRole('link', { name: 'Calls' }).click()]);
+  check(await page.locator(`a[href="/calls/${otherID}"]`).count() === 1, 'the unfiltered explorer lacks the other call');
+  await page.getByLabel('Model').fill(model);
+  await Promise.all([page.waitForURL(/\/calls\?.*model=/), page.getByRole('button', { name: 'Filter' }).click()]);
+  check(await page.locator(`a[href="/calls/${callID}"]`).count() === 1, `the explorer filtered by ${model} lacks call ${callID}`);
+  check(await page.locator(`a[href="/calls/${otherID}"]`).count() === 0, `the explorer filtered by ${model} shows call ${otherID}`);
+  const models = await page.locator('table.calls tbody tr td:nth-child(4)').allInnerTexts();
+  check(models.length > 0 && models.every((m) => m.trim() === model), `filtered rows have models ${JSON.stringify(models)}`);
+  await page.screenshot({ path: join(shots, 'explorer.png') });
+
+  step('call page');
+  await Promise.all([page.waitForURL(`${base}/calls/${callID}`), page.locator(`a[href="/calls/${callID}"]`).click()]);
+  await page.getByRole('heading', { name: 'Attempts' }).waitFor();
+  check(await page.getByText('No feedback yet').count() === 1, 'the call page has feedback before any was given');
+
+  step('feedback through the form');
+  const comment = 'clear and correct, from the browser test';
+  await page.getByLabel('Score').fill('helpful');
+  await page.getByLabel('Value').selectOption('true');
+  await page.getByLabel('Comment').fill(comment);
+  resp = (await Promise.all([
+    page.waitForNavigation(),
+    page.getByRole('button', { name: 'Add feedback' }).click(),
+  ]))[0];
+  check(resp && resp.ok(), `feedback answered ${resp && resp.status()}`);
+  check(new URL(page.url()).pathname === `/calls/${callID}`, `after feedback the browser is at ${page.url()}`);
+  const fb = page.locator('section[aria-labelledby="feedback"] li', { hasText: comment });
+  check(await fb.count() === 1, 'the feedback is not shown on the call page');
+  const fbText = await fb.innerText();
+  check(fbText.includes('helpful') && fbText.includes('true') && fbText.includes(email), `feedback reads ${JSON.stringify(fbText)}`);
+  check(await page.getByText('No feedback yet').count() === 0, 'the call page still says "No feedback yet"');
+  const callCSP = resp.headers()['content-security-policy'] || '';
+  check(callCSP.includes("script-src 'self'") && !callCSP.includes('unsafe-inline'), `call page Content-Security-Policy: ${JSON.stringify(callCSP)}`);
+  await page.screenshot({ path: join(shots, 'call.png'), fullPage: false });
+
+  check(problems.length === 0, `the console reported errors:\n  ${problems.join('\n  ')}`);
+  step('ok');
+} catch (err) {
+  failed = true;
+  console.error(`console.mjs: FAIL: ${err.message}`);
+  // What the page said is usually the reason (an error paragraph).
+  const p = browser.contexts()[0]?.pages()[0];
+  if (p) console.error(`console.mjs: at ${p.url()}:\n${await p.locator('main').innerText().catch(() => '(no main element)')}`);
+  if (problems.length) console.error(`console.mjs: console errors seen:\n  ${problems.join('\n  ')}`);
+} finally {
+  await browser.close();
+}
+process.exit(failed ? 1 : 0);

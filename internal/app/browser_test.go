@@ -1,0 +1,123 @@
+package app_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// chromiumPath is where Debian's chromium package installs the browser;
+// scripts/test.sh installs it there when it is missing.
+const chromiumPath = "/usr/bin/chromium"
+
+// browserTools returns the node binary and the repository root, or skips
+// the test when the browser tests' tools are missing — except in CI, where
+// a silently skipped browser run would hide regressions, so it fails.
+func browserTools(t *testing.T) (node, root string) {
+	t.Helper()
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing := ""
+	node, err = exec.LookPath("node")
+	switch {
+	case err != nil:
+		missing = "node is not on PATH"
+	case !exists(filepath.Join(root, "e2e", "node_modules", "playwright-core")):
+		missing = "e2e/node_modules/playwright-core is not installed (npm install in e2e/)"
+	case !exists(chromiumPath):
+		missing = chromiumPath + " is missing (apt-get install chromium)"
+	}
+	if missing == "" {
+		return node, root
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("%s: CI requires the browser tests (bash scripts/test.sh installs what they need)", missing)
+	}
+	t.Skipf("%s: the browser tests did not run (bash scripts/test.sh installs what they need)", missing)
+	return "", ""
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// TestBrowser drives the console in headless Chromium through
+// e2e/console.mjs: sign in, overview, explorer filtered by model, call page,
+// feedback through the form, CSP and no console errors. Its screenshots go
+// to a temporary directory; with HYPERGATE_SCREENSHOTS=1 they refresh the
+// ones in docs/screenshots that the README shows, so that an ordinary test
+// run leaves the tree as it was.
+func TestBrowser(t *testing.T) {
+	node, root := browserTools(t)
+	shots := t.TempDir()
+	if os.Getenv("HYPERGATE_SCREENSHOTS") == "1" {
+		shots = filepath.Join(root, "docs", "screenshots")
+	}
+	e := start(t)
+	const (
+		email = "operator@example.com"
+		pw    = "a long browser passphrase"
+	)
+	e.mustDo(201, "POST", "/admin/v1/users", `{"email":"`+email+`","role":"admin","password":"`+pw+`"}`)
+
+	send := func(key, model, prompt string) string {
+		resp, b := e.do("POST", "/v1/chat/completions", key, `{"model":"`+model+`","messages":[{"role":"user","content":"`+prompt+`"}]}`)
+		id := resp.Header.Get("X-Request-Id")
+		if id == "" {
+			t.Fatalf("no request id: %d %s", resp.StatusCode, b)
+		}
+		e.call(id)
+		return id
+	}
+	send(shopKey, "gpt-4o-mini", "What is the capital of France?")
+	send(otherKey, "gpt-4o-mini", "Summarise our refund policy in one line.")
+	other := send(shopKey, "error-500", "This one fails upstream.")
+	call := send(shopKey, "gpt-4o-mini", "Write a haiku about gateways.")
+
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, filepath.Join("e2e", "console.mjs"))
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(),
+		"HG_CONSOLE_URL="+e.admin,
+		"HG_EMAIL="+email,
+		"HG_PASSWORD="+pw,
+		"HG_CALL_ID="+call,
+		"HG_OTHER_CALL_ID="+other,
+		"HG_MODEL=gpt-4o-mini",
+		"HG_SCREENSHOTS="+shots,
+		"HG_CHROMIUM="+chromiumPath,
+	)
+	// Chromium keeps helper processes that may hold the output pipes open
+	// after node is killed; WaitDelay bounds how long Wait waits for them.
+	cmd.WaitDelay = 5 * time.Second
+	began := time.Now()
+	out, err := cmd.CombinedOutput()
+	t.Logf("node e2e/console.mjs (%s):\n%s", time.Since(began).Round(time.Millisecond), out)
+	if ctx.Err() != nil {
+		t.Fatalf("the browser test did not finish in time: %v", ctx.Err())
+	}
+	if err != nil {
+		t.Fatalf("the browser test failed: %v", err)
+	}
+
+	// What the browser submitted must be stored, not only shown.
+	var page struct{ Data []struct{ ID string } }
+	if code := e.adminDo("GET", "/admin/v1/calls?feedback=helpful:true", "", &page); code != 200 {
+		t.Fatalf("GET /admin/v1/calls?feedback=helpful:true: %d", code)
+	}
+	if len(page.Data) != 1 || page.Data[0].ID != call {
+		t.Errorf("calls rated helpful:true: %+v, want only %s", page.Data, call)
+	}
+	for _, name := range []string{"overview.png", "explorer.png", "call.png"} {
+		if fi, err := os.Stat(filepath.Join(shots, name)); err != nil || fi.Size() == 0 {
+			t.Errorf("screenshot %s: %v", name, err)
+		}
+	}
+}
