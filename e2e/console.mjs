@@ -1,5 +1,6 @@
 // Drives the Hypergate console in headless Chromium the way an operator
-// does: sign in, read the overview, find a call in the explorer, rate it.
+// does: sign in, read the overview, find a call in the explorer, rate it,
+// then acknowledge and resolve an incident from the triage board.
 // internal/app/browser_test.go starts a gateway, sends the calls and runs
 // this script; it reads everything it needs from the environment:
 //
@@ -9,6 +10,7 @@
 //   HG_CALL_ID        a call made with HG_MODEL
 //   HG_OTHER_CALL_ID  a call made with another model (must be filtered out)
 //   HG_MODEL          the model to filter the explorer by
+//   HG_INCIDENT_ID    an open incident, to acknowledge and resolve
 //   HG_SCREENSHOTS    directory the screenshots are written to
 //   HG_CHROMIUM       the browser binary (default /usr/bin/chromium)
 //
@@ -33,6 +35,7 @@ const password = env('HG_PASSWORD');
 const callID = env('HG_CALL_ID');
 const otherID = env('HG_OTHER_CALL_ID');
 const model = env('HG_MODEL');
+const incidentID = env('HG_INCIDENT_ID');
 const shots = env('HG_SCREENSHOTS');
 mkdirSync(shots, { recursive: true });
 
@@ -121,6 +124,25 @@ try {
   const callCSP = resp.headers()['content-security-policy'] || '';
   check(callCSP.includes("script-src 'self'") && !callCSP.includes('unsafe-inline'), `call page Content-Security-Policy: ${JSON.stringify(callCSP)}`);
   await page.screenshot({ path: join(shots, 'call.png'), fullPage: false });
+
+  step('acknowledge and resolve an incident');
+  await Promise.all([page.waitForURL(/\/incidents$/), page.getByRole('link', { name: 'Incidents' }).click()]);
+  const row = page.locator(`a[href="/incidents/${incidentID}"]`);
+  check(await row.count() === 1, `the triage board lacks incident ${incidentID}`);
+  check(await page.locator('table.incidents tbody tr').count() > 0, 'the triage board has no rows');
+  await page.screenshot({ path: join(shots, 'incidents.png') });
+  await Promise.all([page.waitForURL(`${base}/incidents/${incidentID}`), row.click()]);
+  const shownState = async () => (await page.locator('dl.facts .state').innerText()).trim();
+  check(await shownState() === 'open', `the incident page shows state ${JSON.stringify(await shownState())}, want open`);
+  check(await page.locator('section[aria-labelledby="samples"] a[href^="/calls/"]').count() > 0, 'the incident page lists no sample calls');
+  for (const [button, want] of [['Acknowledge', 'acknowledged'], ['Resolve', 'resolved']]) {
+    resp = (await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: button }).click()]))[0];
+    check(resp && resp.ok(), `${button} answered ${resp && resp.status()}`);
+    check(new URL(page.url()).pathname === `/incidents/${incidentID}`, `after ${button} the browser is at ${page.url()}`);
+    check(await shownState() === want, `after ${button} the incident shows state ${JSON.stringify(await shownState())}, want ${want}`);
+  }
+  check(await page.getByRole('button', { name: 'Reopen' }).count() === 1, 'a resolved incident offers no Reopen');
+  check(await page.getByRole('button', { name: 'Resolve' }).count() === 0, 'a resolved incident still offers Resolve');
 
   check(problems.length === 0, `the console reported errors:\n  ${problems.join('\n  ')}`);
   step('ok');

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/hypergate/hypergate/internal/triage"
 )
 
 // chromiumPath is where Debian's chromium package installs the browser;
@@ -49,7 +51,8 @@ func exists(path string) bool {
 
 // TestBrowser drives the console in headless Chromium through
 // e2e/console.mjs: sign in, overview, explorer filtered by model, call page,
-// feedback through the form, CSP and no console errors. Its screenshots go
+// feedback through the form, an incident acknowledged and resolved from the
+// triage board, CSP and no console errors. Its screenshots go
 // to a temporary directory; with HYPERGATE_SCREENSHOTS=1 they refresh the
 // ones in docs/screenshots that the README shows, so that an ordinary test
 // run leaves the tree as it was.
@@ -79,6 +82,10 @@ func TestBrowser(t *testing.T) {
 	send(otherKey, "gpt-4o-mini", "Summarise our refund policy in one line.")
 	other := send(shopKey, "error-500", "This one fails upstream.")
 	call := send(shopKey, "gpt-4o-mini", "Write a haiku about gateways.")
+	// Two failing calls of gpt-4o-mini make the incident the browser
+	// acknowledges and resolves.
+	e.failCalls("gpt-4o-mini", "gpt-4o-mini-2024-07-18", 2)
+	incident := e.waitIncident("gpt-4o-mini", 2)
 
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
@@ -91,6 +98,7 @@ func TestBrowser(t *testing.T) {
 		"HG_CALL_ID="+call,
 		"HG_OTHER_CALL_ID="+other,
 		"HG_MODEL=gpt-4o-mini",
+		"HG_INCIDENT_ID="+incident.ID,
 		"HG_SCREENSHOTS="+shots,
 		"HG_CHROMIUM="+chromiumPath,
 	)
@@ -115,7 +123,11 @@ func TestBrowser(t *testing.T) {
 	if len(page.Data) != 1 || page.Data[0].ID != call {
 		t.Errorf("calls rated helpful:true: %+v, want only %s", page.Data, call)
 	}
-	for _, name := range []string{"overview.png", "explorer.png", "call.png"} {
+	var d triage.Detail
+	if code := e.adminDo("GET", "/admin/v1/incidents/"+incident.ID, "", &d); code != 200 || d.State != triage.StateResolved || d.StateBy != "user:"+email {
+		t.Errorf("incident after the browser: %d, state %q by %q; want resolved by user:%s", code, d.State, d.StateBy, email)
+	}
+	for _, name := range []string{"overview.png", "explorer.png", "call.png", "incidents.png"} {
 		if fi, err := os.Stat(filepath.Join(shots, name)); err != nil || fi.Size() == 0 {
 			t.Errorf("screenshot %s: %v", name, err)
 		}

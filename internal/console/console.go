@@ -77,6 +77,9 @@ func (s *Server) Handler() http.Handler {
 	s.mux.HandleFunc("GET /calls", s.calls)
 	s.mux.HandleFunc("GET /calls/{id}", s.call)
 	s.mux.HandleFunc("POST /calls/{id}/feedback", s.callFeedback)
+	s.mux.HandleFunc("GET /incidents", s.incidents)
+	s.mux.HandleFunc("GET /incidents/{id}", s.incident)
+	s.mux.HandleFunc("POST /incidents/{id}/{action}", s.incidentAction)
 	// Pages name their icon; a browser that asks for /favicon.ico anyway
 	// gets the same one, never a trip through sign-in.
 	s.mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hypergate/hypergate/internal/analytics"
+	"github.com/hypergate/hypergate/internal/triage"
 )
 
 func TestConsoleLocalPath(t *testing.T) {
@@ -69,6 +70,30 @@ func TestConsoleChart(t *testing.T) {
 	// its base.
 	if !strings.Contains(c.Requests, ",20.0") || !strings.HasPrefix(c.Requests, "40.0,180.0") {
 		t.Errorf("requests line %q", c.Requests)
+	}
+}
+
+func TestConsoleBarChart(t *testing.T) {
+	now := time.Date(2026, 11, 27, 10, 30, 0, 0, time.UTC)
+	h := now.Truncate(time.Hour)
+	c := newBarChart([]triage.HourCount{
+		{Hour: h.Add(-72 * time.Hour), Count: 9}, // before the chart: only in the table
+		{Hour: h.Add(-47 * time.Hour), Count: 2},
+		{Hour: h, Count: 4},
+	}, now)
+	if len(c.Bars) != barHours || c.Max != 4 || len(c.Rows) != 3 {
+		t.Fatalf("bars %d, max %d, rows %d", len(c.Bars), c.Max, len(c.Rows))
+	}
+	first, last := c.Bars[0], c.Bars[barHours-1]
+	if first.Count != 2 || !first.Hour.Equal(h.Add(-47*time.Hour)) || last.Count != 4 || !last.Hour.Equal(h) {
+		t.Errorf("first bar %+v, last bar %+v", first, last)
+	}
+	// The busiest hour reaches the top of the plot; half as many, half way.
+	if last.Y != padTB || first.H != last.H/2 || c.Bars[1].H != 0 {
+		t.Errorf("bar heights: first %+v, last %+v, empty %+v", first, last, c.Bars[1])
+	}
+	if newBarChart(nil, now) != nil {
+		t.Error("a chart without counts")
 	}
 }
 

@@ -57,6 +57,8 @@ var funcs = template.FuncMap{
 	"iso":      func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"statusOK": func(code int) bool { return code > 0 && code < 400 },
 	"deref":    func(p *float64) float64 { return *p },
+	"priority": fmtPriority,
+	"f1":       func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
 }
 
 func fmtMillis(ms float64) string {
@@ -96,7 +98,7 @@ func fmtUSD(v float64) string {
 
 // parse reads the embedded templates: each page with the layout.
 func (s *Server) parse() error {
-	names := []string{"signin", "overview", "calls", "call", "error"}
+	names := []string{"signin", "overview", "calls", "call", "incidents", "incident", "error"}
 	s.pages = map[string]*template.Template{}
 	for _, n := range names {
 		t, err := template.New(n).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+n+".html")
