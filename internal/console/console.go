@@ -80,6 +80,9 @@ func (s *Server) Handler() http.Handler {
 	s.mux.HandleFunc("GET /incidents", s.incidents)
 	s.mux.HandleFunc("GET /incidents/{id}", s.incident)
 	s.mux.HandleFunc("POST /incidents/{id}/{action}", s.incidentAction)
+	s.mux.HandleFunc("GET /alerts", s.alerts)
+	s.mux.HandleFunc("POST /alerts/silences", s.createSilence)
+	s.mux.HandleFunc("POST /alerts/silences/{id}/expire", s.expireSilence)
 	// Pages name their icon; a browser that asks for /favicon.ico anyway
 	// gets the same one, never a trip through sign-in.
 	s.mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {

@@ -209,9 +209,10 @@ func labelText(l map[string]string) string {
 }
 
 // callFilterParams are the query parameters of GET /admin/v1/calls the
-// explorer's form offers; they are passed on as they are, so the admin
-// API parses and validates them.
-var callFilterParams = []string{"since", "until", "model", "service", "consumer", "status", "flag", "feedback", "has_feedback"}
+// explorer's form offers, and the synthetic and probe filters of the
+// alerts page's links; they are passed on as they are, so the admin API
+// parses and validates them.
+var callFilterParams = []string{"since", "until", "model", "service", "consumer", "status", "flag", "feedback", "has_feedback", "synthetic", "probe"}
 
 type callsData struct {
 	Filter url.Values

@@ -59,6 +59,7 @@ var funcs = template.FuncMap{
 	"deref":    func(p *float64) float64 { return *p },
 	"priority": fmtPriority,
 	"f1":       func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
+	"labels":   labelText,
 }
 
 func fmtMillis(ms float64) string {
@@ -98,7 +99,7 @@ func fmtUSD(v float64) string {
 
 // parse reads the embedded templates: each page with the layout.
 func (s *Server) parse() error {
-	names := []string{"signin", "overview", "calls", "call", "incidents", "incident", "error"}
+	names := []string{"signin", "overview", "calls", "call", "incidents", "incident", "alerts", "error"}
 	s.pages = map[string]*template.Template{}
 	for _, n := range names {
 		t, err := template.New(n).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+n+".html")
