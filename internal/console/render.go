@@ -7,9 +7,11 @@ import (
 	"encoding/hex"
 	"fmt"
 	"html/template"
+	"io/fs"
 	"math"
 	"net/http"
 	"net/url"
+	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -99,9 +101,17 @@ func fmtUSD(v float64) string {
 
 // parse reads the embedded templates: each page with the layout.
 func (s *Server) parse() error {
-	names := []string{"signin", "overview", "calls", "call", "incidents", "incident", "alerts", "error"}
+	// Every template but the layout is a page, named for its file.
+	files, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return fmt.Errorf("listing the console templates: %w", err)
+	}
 	s.pages = map[string]*template.Template{}
-	for _, n := range names {
+	for _, f := range files {
+		n := strings.TrimSuffix(path.Base(f), ".html")
+		if n == "layout" {
+			continue
+		}
 		t, err := template.New(n).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+n+".html")
 		if err != nil {
 			return fmt.Errorf("parsing the console template %s: %w", n, err)
