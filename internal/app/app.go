@@ -281,7 +281,7 @@ func (a *App) adminToken(ctx context.Context, out io.Writer) (string, error) {
 		return "", fmt.Errorf("storing admin token: %w", err)
 	}
 	if stored == auth.HashKey(tok) {
-		fmt.Fprintf(out, "\nHypergate generated an admin token. It is shown only this once; keep it:\n\n    %s\n\nUse it as 'Authorization: Bearer <token>' on the admin API, or export HYPERGATE_ADMIN_TOKEN for the CLI.\n\n", tok)
+		fmt.Fprintf(out, "\nHypergate generated an admin token. It is shown only this once; keep it:\n\n    %s\n\nOpen the console at %s and create your administrator account with it.\nUse it as 'Authorization: Bearer <token>' on the admin API, or export HYPERGATE_ADMIN_TOKEN for the CLI.\n\n", tok, consoleURL(a.s.AdminListen))
 	}
 	return stored, nil
 }
@@ -701,4 +701,16 @@ func (c configs) ListRevisions(ctx context.Context, limit int, before int64) ([]
 }
 func (c configs) GetRevision(ctx context.Context, n int64) (store.Revision, error) {
 	return c.a.db.GetRevision(ctx, n)
+}
+
+// consoleURL is where a browser on this machine finds the console.
+func consoleURL(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return "the admin address " + listen
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port) + "/signin/setup"
 }

@@ -73,6 +73,8 @@ func (s *Server) Handler() http.Handler {
 	s.mux.HandleFunc("GET /signin", s.signinPage)
 	s.mux.HandleFunc("POST /signin", s.signin)
 	s.mux.HandleFunc("POST /signout", s.signout)
+	s.mux.HandleFunc("GET /signin/setup", s.setupPage)
+	s.mux.HandleFunc("POST /signin/setup", s.setup)
 	s.mux.HandleFunc("GET /{$}", s.overview)
 	s.mux.HandleFunc("GET /calls", s.calls)
 	s.mux.HandleFunc("GET /calls/{id}", s.call)
@@ -184,6 +186,19 @@ func (rw *recorder) Write(b []byte) (int, error) {
 // token, which the admin API checks again. Cookies the API sets or clears
 // are passed back to the browser.
 func (s *Server) api(w http.ResponseWriter, r *http.Request, method, path string, q url.Values, body any, csrf string) (*apiResult, error) {
+	return s.send(w, r, method, path, q, body, func(req *http.Request) {
+		if c, err := r.Cookie(admin.SessionCookie); err == nil {
+			req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
+		}
+		if csrf != "" {
+			req.Header.Set(admin.CSRFHeader, csrf)
+		}
+	})
+}
+
+// send makes the in-process sub-request of api; credential sets what the
+// request authenticates with.
+func (s *Server) send(w http.ResponseWriter, r *http.Request, method, path string, q url.Values, body any, credential func(*http.Request)) (*apiResult, error) {
 	var rd io.Reader = http.NoBody
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -208,12 +223,7 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request, method, path string
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if c, err := r.Cookie(admin.SessionCookie); err == nil {
-		req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
-	}
-	if csrf != "" {
-		req.Header.Set(admin.CSRFHeader, csrf)
-	}
+	credential(req)
 	rw := &recorder{header: http.Header{}}
 	s.API.ServeHTTP(rw, req)
 	if rw.status == 0 {
