@@ -85,6 +85,17 @@ func (s *Server) Handler() http.Handler {
 	s.mux.HandleFunc("GET /alerts", s.alerts)
 	s.mux.HandleFunc("POST /alerts/silences", s.createSilence)
 	s.mux.HandleFunc("POST /alerts/silences/{id}/expire", s.expireSilence)
+	s.mux.HandleFunc("GET /services", s.services)
+	s.mux.HandleFunc("GET /services/new", s.newService)
+	s.mux.HandleFunc("POST /services", s.createService)
+	s.mux.HandleFunc("GET /services/{name}", s.service)
+	s.mux.HandleFunc("POST /services/{name}/draft", s.saveDraft)
+	s.mux.HandleFunc("POST /services/{name}/draft/discard", s.discardDraft)
+	s.mux.HandleFunc("POST /services/{name}/publish", s.publish)
+	s.mux.HandleFunc("POST /services/{name}/canary/{op}", s.canary)
+	s.mux.HandleFunc("POST /services/{name}/{action}", s.lifecycle)
+	s.mux.HandleFunc("GET /services/{name}/releases/{n}", s.release)
+	s.mux.HandleFunc("POST /services/{name}/releases/{n}/rollback", s.rollback)
 	// Pages name their icon; a browser that asks for /favicon.ico anyway
 	// gets the same one, never a trip through sign-in.
 	s.mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
