@@ -116,6 +116,14 @@ func (s *Server) Handler() http.Handler {
 	s.mux.HandleFunc("GET /account", s.account)
 	s.mux.HandleFunc("POST /account/password", s.changePassword)
 	s.mux.HandleFunc("GET /audit", s.audit)
+	s.mux.HandleFunc("GET /hypercare", s.hypercareList)
+	s.mux.HandleFunc("GET /hypercare/{name}", s.hypercareWindowPage)
+	s.mux.HandleFunc("GET /review", s.reviewList)
+	s.mux.HandleFunc("GET /review/{queue}", s.reviewQueuePage)
+	s.mux.HandleFunc("POST /review/{queue}/next", s.reviewNext)
+	s.mux.HandleFunc("GET /review/{queue}/items/{id}", s.reviewItemPage)
+	s.mux.HandleFunc("POST /review/{queue}/items/{id}/{action}", s.reviewAction)
+	s.mux.HandleFunc("POST /calls/{id}/review", s.addToReview)
 	// Pages name their icon; a browser that asks for /favicon.ico anyway
 	// gets the same one, never a trip through sign-in.
 	s.mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {

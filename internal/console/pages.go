@@ -84,6 +84,7 @@ type overviewData struct {
 	Totals, Previous map[string]*float64
 	AnalyticsError   string
 	Chart            *chart
+	Feedback         *feedbackChart
 	Incidents        []triage.Incident
 	OpenIncidents    int
 	IncidentsError   string
@@ -112,6 +113,8 @@ type hypercareWindow struct {
 	State      string     `json:"state"`
 	Summary    string     `json:"summary"`
 	LastReport *time.Time `json:"last_report"`
+	// Report is the window's latest report, for its verdict (hypercare.go).
+	Report *hypercare.Report `json:"-"`
 }
 
 var overviewMetrics = "requests,errors,error_rate,latency_p95,tokens,cost"
@@ -160,6 +163,12 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 			"metric": {"requests,errors"}}, &series, &d.AnalyticsError) {
 			d.Chart = newChart(series, from, to)
 		}
+		var fb analytics.Series
+		if section("/admin/v1/analytics/timeseries", url.Values{
+			"from": {from.Format(time.RFC3339)}, "to": {to.Format(time.RFC3339)}, "step": {"1h"},
+			"metric": {"feedback,negative_feedback_ratio"}}, &fb, &d.AnalyticsError) {
+			d.Feedback = newFeedbackChart(fb, from, to)
+		}
 	}
 
 	var inc struct {
@@ -191,6 +200,7 @@ func (s *Server) overview(w http.ResponseWriter, r *http.Request) {
 				d.Hypercare = append(d.Hypercare, h)
 			}
 		}
+		s.withReports(w, r, d.Hypercare, false)
 	}
 	s.render(w, http.StatusOK, "overview", view{Title: "Overview", Me: m, Nav: "overview", CSRF: m.CSRFToken, Data: d})
 }
@@ -289,6 +299,10 @@ type callData struct {
 	Request, Response string
 	// Notice is a message after a form was posted.
 	Notice string
+	// ReviewQueues are the queues the call may be added to, for a user
+	// who manages review queues; Queued is the one it was just added to.
+	ReviewQueues []string
+	Queued       string
 }
 
 func (s *Server) call(w http.ResponseWriter, r *http.Request) {
@@ -300,6 +314,10 @@ func (s *Server) call(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) showCall(w http.ResponseWriter, r *http.Request, m *me, status int, notice, errMsg string) {
+	s.showCallWith(w, r, m, status, notice, errMsg, "")
+}
+
+func (s *Server) showCallWith(w http.ResponseWriter, r *http.Request, m *me, status int, notice, errMsg, queued string) {
 	var d callData
 	res, ok, err := s.getJSON(w, r, "/admin/v1/calls/"+url.PathEscape(r.PathValue("id")), nil, &d)
 	if err != nil {
@@ -311,7 +329,10 @@ func (s *Server) showCall(w http.ResponseWriter, r *http.Request, m *me, status 
 		return
 	}
 	d.Request, d.Response = pretty(d.RequestBody), pretty(d.ResponseBody)
-	d.Notice = notice
+	d.Notice, d.Queued = notice, queued
+	if m.Can("review.manage") {
+		d.ReviewQueues = s.reviewQueueNames(w, r)
+	}
 	s.render(w, status, "call", view{Title: "Call " + d.ID, Me: m, Nav: "calls", CSRF: m.CSRFToken, Error: errMsg, Data: &d})
 }
 
