@@ -112,7 +112,7 @@ type serviceData struct {
 	Releases []catalog.Release
 	Draft    *catalog.Draft
 	// DraftDiff is the draft against the published definition.
-	DraftDiff []diffLine
+	DraftDiff []fieldChange
 	// DraftStale is set when a release was published after the draft was
 	// saved over an earlier one.
 	DraftStale bool
@@ -208,7 +208,7 @@ func (s *Server) showService(w http.ResponseWriter, r *http.Request, m *me, stat
 			s.sectionFailed(w, r, m, res, err)
 			return
 		}
-		d.DraftDiff = diffLines(dd.Diff)
+		d.DraftDiff = fieldChanges(dd.Diff)
 		d.DraftStale = dd.Base != dd.DraftBase
 	}
 	switch {
@@ -233,7 +233,7 @@ type releaseData struct {
 	Definition string
 	// Diff is against Against when set, else the stored diff against the
 	// release published when this one was made.
-	Diff    []diffLine
+	Diff    []fieldChange
 	Against int
 	// Current is the release published now (0: none).
 	Current int
@@ -276,7 +276,7 @@ func (s *Server) showRelease(w http.ResponseWriter, r *http.Request, m *me, stat
 		s.internal(w, r, m, err)
 		return
 	}
-	d.Diff = diffLines(d.Release.Diff)
+	d.Diff = fieldChanges(d.Release.Diff)
 	if v := strings.TrimSpace(r.URL.Query().Get("against")); v != "" {
 		a, err := strconv.Atoi(v)
 		if err != nil || a < 1 {
@@ -294,7 +294,7 @@ func (s *Server) showRelease(w http.ResponseWriter, r *http.Request, m *me, stat
 			s.internal(w, r, m, err)
 			return
 		}
-		d.Against, d.Diff = a, diffLines(catalog.ServiceDiff(&old, &cur))
+		d.Against, d.Diff = a, fieldChanges(catalog.ServiceDiff(&old, &cur))
 	}
 	var sv serviceView
 	res, ok, err = s.getJSON(w, r, base, nil, &sv)

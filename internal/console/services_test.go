@@ -12,19 +12,19 @@ import (
 func TestDiffLines(t *testing.T) {
 	for name, c := range map[string]struct {
 		in   string
-		want diffLine
+		want fieldChange
 	}{
-		"added":   {"+ service orders", diffLine{Op: "+"}},
-		"removed": {"- service orders", diffLine{Op: "-"}},
-		"changed": {"~ service orders: upstream.timeout: 30s -> 1m0s", diffLine{Op: "~", Field: "upstream.timeout", Old: "30s", New: "1m0s"}},
-		"set":     {"~ service orders: policies: none -> {max_body_bytes: 1024}", diffLine{Op: "~", Field: "policies", Old: "none", New: "{max_body_bytes: 1024}"}},
+		"added":   {"+ service orders", fieldChange{Op: "+"}},
+		"removed": {"- service orders", fieldChange{Op: "-"}},
+		"changed": {"~ service orders: upstream.timeout: 30s -> 1m0s", fieldChange{Op: "~", Field: "upstream.timeout", Old: "30s", New: "1m0s"}},
+		"set":     {"~ service orders: policies: none -> {max_body_bytes: 1024}", fieldChange{Op: "~", Field: "policies", Old: "none", New: "{max_body_bytes: 1024}"}},
 	} {
-		got := diffLines([]string{c.in})
+		got := fieldChanges([]string{c.in})
 		if len(got) != 1 || got[0] != c.want {
 			t.Errorf("%s: %+v, want %+v", name, got, c.want)
 		}
 	}
-	if names := []string{diffLine{Op: "+"}.OpName(), diffLine{Op: "-"}.OpName(), diffLine{Op: "~"}.OpName()}; strings.Join(names, " ") != "added removed changed" {
+	if names := []string{fieldChange{Op: "+"}.OpName(), fieldChange{Op: "-"}.OpName(), fieldChange{Op: "~"}.OpName()}; strings.Join(names, " ") != "added removed changed" {
 		t.Errorf("op names %v", names)
 	}
 }

@@ -30,16 +30,16 @@ func init() {
 	}
 }
 
-// diffLine is one line of a definition diff, as config.Diff writes it,
+// fieldChange is one line of a definition diff, as config.Diff writes it,
 // split for a table: Op is "+", "-" or "~"; Field is empty for the
 // service as a whole.
-type diffLine struct {
+type fieldChange struct {
 	Op, Field, Old, New string
 }
 
 // OpName says what Op means, so that the diff does not rely on colour or
 // on a sign alone.
-func (l diffLine) OpName() string {
+func (l fieldChange) OpName() string {
 	switch l.Op {
 	case "+":
 		return "added"
@@ -49,13 +49,13 @@ func (l diffLine) OpName() string {
 	return "changed"
 }
 
-// diffLines splits config.Diff lines of one service: "~ service orders:
+// fieldChanges splits config.Diff lines of one service: "~ service orders:
 // upstream.timeout: 30s -> 1m0s", "+ service orders".
-func diffLines(lines []string) []diffLine {
-	out := make([]diffLine, 0, len(lines))
+func fieldChanges(lines []string) []fieldChange {
+	out := make([]fieldChange, 0, len(lines))
 	for _, l := range lines {
 		op, rest, _ := strings.Cut(l, " ")
-		d := diffLine{Op: op}
+		d := fieldChange{Op: op}
 		// rest is "service NAME" or "service NAME: field: old -> new".
 		if _, change, ok := strings.Cut(rest, ": "); ok {
 			field, values, _ := strings.Cut(change, ": ")
