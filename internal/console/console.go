@@ -83,6 +83,8 @@ func (s *Server) Handler() http.Handler {
 	s.mux.HandleFunc("GET /alerts", s.alerts)
 	s.mux.HandleFunc("POST /alerts/silences", s.createSilence)
 	s.mux.HandleFunc("POST /alerts/silences/{id}/expire", s.expireSilence)
+	s.mux.HandleFunc("GET /subscriptions", s.subscriptions)
+	s.mux.HandleFunc("POST /subscriptions/{id}/{action}", s.decideSubscription)
 	// Pages name their icon; a browser that asks for /favicon.ico anyway
 	// gets the same one, never a trip through sign-in.
 	s.mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
