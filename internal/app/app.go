@@ -254,6 +254,9 @@ func New(ctx context.Context, s Settings, logOut, out io.Writer) (*App, error) {
 	// handler, so it checks exactly the API's permissions.
 	con := &console.Server{API: adm.Handler(), Logger: a.log}
 	a.adminSrv = &http.Server{Handler: con.Handler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
+	// The developer portal faces consumers: on the data plane, through an
+	// allow-list of the admin API's routes (portal.go).
+	a.dataSrv.Handler = portalWrap(&console.Portal{API: adm.Handler(), Prefix: s.PortalPath, Feedback: a.feedback, Logger: a.log}, a.dataSrv.Handler)
 	ok = true
 	return a, nil
 }

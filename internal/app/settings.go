@@ -5,13 +5,16 @@ package app
 import (
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hypergate/hypergate/internal/alert"
 	"github.com/hypergate/hypergate/internal/analytics"
+	"github.com/hypergate/hypergate/internal/console"
 	"github.com/hypergate/hypergate/internal/telemetry"
 )
 
@@ -63,6 +66,9 @@ type Settings struct {
 	// how long a built page is served (HYPERGATE_STATUS_CACHE_TTL, default
 	// 15s). What the page shows is in the configuration's status section.
 	StatusInterval, StatusCacheTTL time.Duration
+	// PortalPath is where the developer portal is served on the data
+	// plane (HYPERGATE_PORTAL_PATH, default /portal).
+	PortalPath string
 	// AdminURL is where people reach the admin API, e.g.
 	// https://gateway-admin.example.com; alert notifications link the
 	// matching calls under it, and relatively without it
@@ -109,6 +115,10 @@ func (s *Settings) FromEnv() error {
 	str(&s.AdminURL, "HYPERGATE_ADMIN_URL", "")
 	str(&s.OTLPEndpoint, "HYPERGATE_OTLP_ENDPOINT", "")
 	str(&s.OTLPHeaders, "HYPERGATE_OTLP_HEADERS", "")
+	str(&s.PortalPath, "HYPERGATE_PORTAL_PATH", console.DefaultPortalPath)
+	if err := checkPortalPath(s.PortalPath); err != nil {
+		return fmt.Errorf("HYPERGATE_PORTAL_PATH=%q: %w", s.PortalPath, err)
+	}
 	if s.TraceSampleRatio == 0 {
 		s.TraceSampleRatio = 1
 		if v := os.Getenv("HYPERGATE_TRACE_SAMPLE_RATIO"); v != "" {
@@ -227,4 +237,27 @@ func (s *Settings) dsn() string {
 		return s.DatabaseURL
 	}
 	return "sqlite:" + filepath.Join(s.DataDir, "hypergate.db")
+}
+
+// portalReservedPaths are the data plane's own paths, which the portal's prefix
+// must neither be nor contain nor sit under.
+var portalReservedPaths = []string{"/v1", "/status", "/status.json", "/widget.js", "/healthz", "/readyz", "/metrics", "/admin"}
+
+// checkPortalPath validates the portal's prefix: an absolute, clean path of
+// plain segments, not the root and clear of the data plane's own paths.
+func checkPortalPath(p string) error {
+	if p == "" || p[0] != '/' || p == "/" || path.Clean(p) != p {
+		return fmt.Errorf("want an absolute path like /portal, without a trailing slash")
+	}
+	for _, c := range p {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '/' || c == '-' || c == '_' || c == '.') {
+			return fmt.Errorf("want only letters, digits, '-', '_', '.' and '/'")
+		}
+	}
+	for _, r := range portalReservedPaths {
+		if p == r || strings.HasPrefix(p, r+"/") || strings.HasPrefix(r, p+"/") {
+			return fmt.Errorf("clashes with the data plane's %s", r)
+		}
+	}
+	return nil
 }

@@ -145,6 +145,8 @@ func (s *Server) Handler() http.Handler {
 	s.mux.HandleFunc("POST /config", s.applyConfig)
 	s.mux.HandleFunc("GET /config/revisions/{n}", s.revisionPage)
 	s.mux.HandleFunc("POST /config/revisions/{n}/restore", s.restoreRevision)
+	s.mux.HandleFunc("GET /subscriptions", s.subscriptions)
+	s.mux.HandleFunc("POST /subscriptions/{id}/{action}", s.decideSubscription)
 	// Pages name their icon; a browser that asks for /favicon.ico anyway
 	// gets the same one, never a trip through sign-in.
 	s.mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {

@@ -240,8 +240,14 @@ func (s *Server) checkPost(w http.ResponseWriter, r *http.Request, m *me) bool {
 // favicon, a second tab), and a fresh token for each would leave the form
 // on screen with a token that no longer matches.
 func newLoginToken(w http.ResponseWriter, r *http.Request) string {
+	return setLoginToken(w, r, loginCookie, "/signin")
+}
+
+// setLoginToken is newLoginToken for the sign-in form whose token is in
+// cookie name, sent back to cookiePath (the console's, the portal's).
+func setLoginToken(w http.ResponseWriter, r *http.Request, name, cookiePath string) string {
 	tok := ""
-	if c, err := r.Cookie(loginCookie); err == nil && len(c.Value) == 48 {
+	if c, err := r.Cookie(name); err == nil && len(c.Value) == 48 {
 		if _, err := hex.DecodeString(c.Value); err == nil {
 			tok = c.Value
 		}
@@ -251,13 +257,15 @@ func newLoginToken(w http.ResponseWriter, r *http.Request) string {
 		_, _ = rand.Read(b)
 		tok = hex.EncodeToString(b)
 	}
-	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: tok, Path: "/signin", HttpOnly: true,
+	http.SetCookie(w, &http.Cookie{Name: name, Value: tok, Path: cookiePath, HttpOnly: true,
 		Secure: r.TLS != nil, SameSite: http.SameSiteStrictMode, MaxAge: 3600})
 	return tok
 }
 
-func checkLoginToken(r *http.Request) bool {
-	c, err := r.Cookie(loginCookie)
+func checkLoginToken(r *http.Request) bool { return checkLoginCookie(r, loginCookie) }
+
+func checkLoginCookie(r *http.Request, name string) bool {
+	c, err := r.Cookie(name)
 	form := r.PostFormValue("csrf_token")
 	return err == nil && c.Value != "" && form != "" && subtle.ConstantTimeCompare([]byte(c.Value), []byte(form)) == 1
 }
