@@ -9,7 +9,7 @@
 //
 //   HG_PORTAL_URL     the portal's base URL on the data plane (…/portal)
 //   HG_CONSOLE_URL    base URL of the admin listener (the console is at /)
-//   HG_DEV_EMAIL      a developer of the team that owns HG_APP
+//   HG_DEV_EMAIL      a user who may subscribe HG_APP and make its keys
 //   HG_APPROVER_EMAIL a team_admin of the team that owns HG_SERVICE
 //   HG_PASSWORD       both users' password
 //   HG_APP            the application to subscribe

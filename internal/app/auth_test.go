@@ -479,8 +479,8 @@ func roleMatrix(t *testing.T, e *authEnv) {
 }
 
 // consumerAsks checks the scope of a consumer-bound principal in the
-// approval flow: it may ask for its own application's subscriptions (shop),
-// not for another application's, and it may not decide on any. pending
+// approval flow: it may ask for its own application's subscriptions (shop)
+// and keys, not for another application's, and it may not decide on any. pending
 // makes a pending subscription of shop and returns its id.
 func consumerAsks(t *testing.T, e *authEnv, pending func() string) {
 	secret := e.tokens["consumer"]
@@ -497,6 +497,8 @@ func consumerAsks(t *testing.T, e *authEnv, pending func() string) {
 		{"for itself again", "POST", "/admin/v1/subscriptions", ask("shop"), 200},
 		{"for another team's application", "POST", "/admin/v1/subscriptions", ask("other"), 404},
 		{"for an application that does not exist", "POST", "/admin/v1/subscriptions", ask("ghost"), 404},
+		{"a key for itself", "POST", "/admin/v1/consumers/shop/keys", `{"name":"portal"}`, 201},
+		{"a key for another application", "POST", "/admin/v1/consumers/other/keys", `{"name":"portal"}`, 404},
 		{"approve its own request", "POST", "/admin/v1/subscriptions/{own}/approve", "", 403},
 		{"reject its own request", "POST", "/admin/v1/subscriptions/{own}/reject", `{"reason":"changed my mind"}`, 403},
 		{"approve another pending request of its own", "POST", "/admin/v1/subscriptions/{pending}/approve", "", 403},

@@ -347,8 +347,8 @@ func TestConsoleModelsApplications(t *testing.T) {
 				[]string{`action="/applications/`, shopKey}},
 			{"list as the consumer: only its own", "/applications", app, 200, []string{`<a href="/applications/other">other</a>`},
 				[]string{`href="/applications/shop"`, `action="/applications"`}},
-			{"its own application as the consumer", "/applications/other", app, 200, []string{"env:TEST_OTHER_KEY"},
-				[]string{`action="/applications/other/keys"`, otherKey}},
+			{"its own application as the consumer", "/applications/other", app, 200, []string{"env:TEST_OTHER_KEY", `action="/applications/other/keys"`},
+				[]string{`action="/applications/other/delete"`, otherKey}},
 			{"another application as the consumer: as if none", "/applications/shop", app, 404, nil, []string{"TEST_SHOP_KEY"}},
 			{"no such application", "/applications/nobody", op, 404, nil, nil},
 		} {
@@ -492,8 +492,7 @@ func TestConsoleModelsApplications(t *testing.T) {
 		}{
 			{"viewer creates an application", viewer, "/applications", url.Values{"csrf_token": {vtok}, "name": {"v-app"}}, 403},
 			{"viewer creates a key", viewer, "/applications/shop/keys", url.Values{"csrf_token": {vtok}}, 403},
-			{"consumer creates a key of its own", app, "/applications/other/keys", url.Values{"csrf_token": {atok}}, 403},
-			{"consumer creates a key of another", app, "/applications/shop/keys", url.Values{"csrf_token": {atok}}, 403},
+			{"consumer creates a key of another", app, "/applications/shop/keys", url.Values{"csrf_token": {atok}}, 404},
 			{"consumer deletes its application", app, "/applications/other/delete", url.Values{"csrf_token": {atok}, "confirm": {"yes"}}, 403},
 			{"no anti-forgery token", op, "/applications/shop/keys", url.Values{}, 403},
 			{"no anti-forgery token, create", op, "/applications", url.Values{"name": {"forged"}}, 403},

@@ -200,7 +200,7 @@ func TestPortal(t *testing.T) {
 			{"service docs for a developer", dev, "/portal/services/orders-api", []string{"Orders API", `<option value="shop">shop</option>`}, nil},
 			{"applications of a consumer", app, "/portal/apps", []string{`href="/portal/apps/other"`, "made by the API's owners"}, []string{"shop"}},
 			{"applications of a developer", dev, "/portal/apps", []string{`href="/portal/apps/shop"`, "New application", "team search"}, []string{"/apps/other"}},
-			{"application of a consumer", app, "/portal/apps/other", []string{"Subscriptions", "Keys", "Usage, last 7 days", "<svg", "made by its team"}, []string{"Create key"}},
+			{"application of a consumer", app, "/portal/apps/other", []string{"Subscriptions", "Keys", "Usage, last 7 days", "<svg", "Create key"}, nil},
 			{"application of a developer", dev, "/portal/apps/shop", []string{"Create key", "declared in the configuration", "<svg"}, nil},
 		} {
 			t.Run(c.name, func(t *testing.T) {
@@ -279,8 +279,11 @@ func TestPortal(t *testing.T) {
 			t.Errorf("another application's keys: %d %s", code, body)
 		}
 		_, page := app.get("/portal/apps/other")
-		if resp, _ := app.post("/portal/apps/other/keys", url.Values{"csrf_token": {formToken(t, page)}}); resp.StatusCode != 403 {
-			t.Errorf("a consumer creating a key: %d, want 403 (keys are its team's to make)", resp.StatusCode)
+		if resp, _ := app.post("/portal/apps/shop/keys", url.Values{"csrf_token": {formToken(t, page)}}); resp.StatusCode != 404 {
+			t.Errorf("a consumer creating a key of another application: %d, want 404", resp.StatusCode)
+		}
+		if resp, body := app.post("/portal/apps/other/keys", url.Values{"csrf_token": {formToken(t, page)}}); resp.StatusCode != 201 && resp.StatusCode != 200 || !portalSecretField.MatchString(body) {
+			t.Errorf("a consumer creating a key of its own application: %d %s", resp.StatusCode, body)
 		}
 	})
 

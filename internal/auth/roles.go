@@ -24,9 +24,9 @@ const (
 	RoleReviewer Role = "reviewer"
 	// RoleViewer reads.
 	RoleViewer Role = "viewer"
-	// RoleConsumer reads only its own application's (consumer's) calls and
-	// keys, and asks for its subscriptions. It is always bound to one
-	// consumer.
+	// RoleConsumer reads only its own application's (consumer's) calls,
+	// manages its keys (the developer portal's "get a key") and asks for
+	// its subscriptions. It is always bound to one consumer.
 	RoleConsumer Role = "consumer"
 )
 
@@ -300,7 +300,7 @@ var grants = map[Role][]Action{
 		ActionIncidentsRead,
 	},
 	RoleConsumer: {
-		ActionCallsRead, ActionAnalyticsRead, ActionAlertsRead, ActionConsumersRead, ActionKeysRead, ActionSubscriptionsRequest,
+		ActionCallsRead, ActionAnalyticsRead, ActionAlertsRead, ActionConsumersRead, ActionKeysRead, ActionKeysWrite, ActionSubscriptionsRequest,
 	},
 }
 

@@ -37,13 +37,13 @@ func TestPermissionTable(t *testing.T) {
 		RoleDeveloper: {ActionConsumersWrite, ActionServicesWrite, ActionKeysWrite, ActionCallsRead},
 		RoleReviewer:  {ActionCallsRead, ActionFeedbackWrite},
 		RoleViewer:    {ActionCallsRead, ActionConsumersRead, ActionServicesRead, ActionKeysRead},
-		RoleConsumer:  {ActionCallsRead, ActionKeysRead, ActionSubscriptionsRequest},
+		RoleConsumer:  {ActionCallsRead, ActionKeysRead, ActionKeysWrite, ActionSubscriptionsRequest},
 	}
 	mustNot := map[Role][]Action{
 		RoleDeveloper: {ActionMembersWrite, ActionSubscriptionsApprove, ActionAuditRead},
 		RoleReviewer:  {ActionConsumersWrite, ActionKeysWrite, ActionKeysRead, ActionServicesWrite, ActionSubscriptionsRequest},
 		RoleViewer:    {ActionConsumersWrite, ActionKeysWrite, ActionFeedbackWrite, ActionServicesWrite, ActionSubscriptionsRequest},
-		RoleConsumer: {ActionConsumersWrite, ActionKeysWrite, ActionServicesRead, ActionTeamsRead, ActionConfigRead, ActionAuditRead,
+		RoleConsumer: {ActionConsumersWrite, ActionServicesRead, ActionTeamsRead, ActionConfigRead, ActionAuditRead,
 			ActionSubscriptionsApprove},
 	}
 	for r, acts := range must {
