@@ -268,7 +268,7 @@ func TestConsoleUsersAndTokens(t *testing.T) {
 				"<code class=\"muted\">members.write</code>", "change their own password", `<th scope="rowgroup" colspan="8" class="area">Teams and people</th>`},
 			[]string{`<a href="/users"`}}},
 		{"account", peoplePage{view, "/account", 200,
-			[]string{`<a href="/account" aria-current="page">Account</a>`, "view@example.com", "<dd>viewer</dd>", "Reads; changes nothing.",
+			[]string{`<a class="who" href="/account" aria-current="page">view@example.com`, "view@example.com", "<dd>viewer</dd>", "Reads; changes nothing.",
 				"read calls, with their bodies", `action="/account/password"`, `<label for="current-password">Current password</label>`},
 			[]string{"create and revoke admin API tokens"}}},
 	})
