@@ -280,3 +280,63 @@ func TestConsoleReview(t *testing.T) {
 		}
 	})
 }
+
+// TestConsoleReviewCreateQueue declares a queue from the review page, the
+// way a newcomer who has not met review_queues: does: the failing-calls
+// box adds a 5xx rule, and a refused queue keeps what was typed.
+func TestConsoleReviewCreateQueue(t *testing.T) {
+	e := start(t)
+	const pw = "a long console passphrase"
+	e.mustDo(201, "POST", "/admin/v1/users", `{"email":"op@example.com","role":"admin","password":"`+pw+`"}`)
+	e.mustDo(201, "POST", "/admin/v1/users", `{"email":"rita@example.com","role":"reviewer","password":"`+pw+`"}`)
+	op, rita := e.browser(), e.browser()
+	op.signin("op@example.com", pw)
+	rita.signin("rita@example.com", pw)
+
+	_, page := rita.get("/review")
+	if strings.Contains(page, `action="/review"`) {
+		t.Error("a reviewer is offered the form that changes the configuration")
+	}
+	if resp, _ := rita.post("/review", url.Values{"csrf_token": {formToken(t, page)}, "name": {"sneaky"}, "dimensions": {"helpful"}}); resp.StatusCode != 403 {
+		t.Errorf("a reviewer creating a queue: %d, want 403", resp.StatusCode)
+	}
+
+	revision := regexp.MustCompile(`name="revision" value="(\d+)"`)
+	for _, c := range []struct {
+		name   string
+		form   url.Values
+		status int
+		want   string
+	}{
+		{"no scores", url.Values{"name": {"answers"}, "dimensions": {" , "}}, 422, "dimensions"},
+		{"bad name", url.Values{"name": {"Not A Name!"}, "dimensions": {"helpful"}}, 422, "Not A Name!"},
+		{"unknown team", url.Values{"name": {"answers"}, "dimensions": {"helpful"}, "team": {"ghosts"}}, 422, "ghosts"},
+		{"created", url.Values{"name": {"answers"}, "description": {"Answers to check"}, "dimensions": {"helpful, correct"}, "failing": {"on"}}, 303, ""},
+		{"again", url.Values{"name": {"answers"}, "dimensions": {"helpful"}}, 409, "already exists"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			resp, page := op.get("/review")
+			checkPage(t, "/review", resp, page)
+			c.form.Set("csrf_token", formToken(t, page))
+			c.form.Set("revision", revision.FindStringSubmatch(page)[1])
+			resp, body := op.post("/review", c.form)
+			if resp.StatusCode != c.status && !(c.status == 422 && resp.StatusCode == 400) {
+				t.Fatalf("status %d, want %d: %s", resp.StatusCode, c.status, body)
+			}
+			if c.status == 303 {
+				if loc := resp.Header.Get("Location"); loc != "/review/answers" {
+					t.Errorf("redirect to %q", loc)
+				}
+				return
+			}
+			if !strings.Contains(body, c.want) {
+				t.Errorf("the refusal does not show %q: %s", c.want, body)
+			}
+		})
+	}
+	cfg := e.mustDo(200, "GET", "/admin/v1/config", "")
+	q := gjson.GetBytes(cfg, `config.review_queues.#(name=="answers")`)
+	if q.Get("dimensions|@ugly").Raw != `["helpful","correct"]` || q.Get("rules.0.when.status").Str != "5xx" || q.Get("description").Str != "Answers to check" {
+		t.Errorf("declared queue: %s", q.Raw)
+	}
+}

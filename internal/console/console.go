@@ -119,6 +119,7 @@ func (s *Server) Handler() http.Handler {
 	s.mux.HandleFunc("GET /hypercare", s.hypercareList)
 	s.mux.HandleFunc("GET /hypercare/{name}", s.hypercareWindowPage)
 	s.mux.HandleFunc("GET /review", s.reviewList)
+	s.mux.HandleFunc("POST /review", s.createReviewQueue)
 	s.mux.HandleFunc("GET /review/{queue}", s.reviewQueuePage)
 	s.mux.HandleFunc("POST /review/{queue}/next", s.reviewNext)
 	s.mux.HandleFunc("GET /review/{queue}/items/{id}", s.reviewItemPage)

@@ -2,8 +2,10 @@ package console
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -21,6 +23,19 @@ type reviewQueueRow struct {
 
 type reviewListData struct {
 	Queues []reviewQueueRow
+	// Revision is the configuration the create form edits; 0 when the
+	// user may not change the configuration, and the form is not shown.
+	Revision int64
+	Form     queueForm
+	Errors   []string
+}
+
+// queueForm is the form that declares a review queue, for a newcomer who
+// has not met review_queues: in the configuration yet.
+type queueForm struct {
+	Name, Description, Team, Dimensions string
+	// Failing adds every call answered 5xx to the queue as it is recorded.
+	Failing bool
 }
 
 // actor is how the admin API names the signed-in user in items.
@@ -32,6 +47,40 @@ func (s *Server) reviewList(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	s.showReviewList(w, r, m, http.StatusOK, queueForm{Dimensions: "helpful"}, nil)
+}
+
+// createReviewQueue declares a queue in the configuration, as a revision
+// like any other edit, and opens it.
+func (s *Server) createReviewQueue(w http.ResponseWriter, r *http.Request) {
+	m, ok := s.whoami(w, r)
+	if !ok || !s.checkPost(w, r, m) {
+		return
+	}
+	f := queueForm{Name: strings.TrimSpace(r.PostFormValue("name")), Description: strings.TrimSpace(r.PostFormValue("description")),
+		Team: strings.TrimSpace(r.PostFormValue("team")), Dimensions: r.PostFormValue("dimensions"), Failing: r.PostFormValue("failing") == "on"}
+	q := config.ReviewQueue{Name: f.Name, Description: f.Description, Team: f.Team}
+	for _, d := range strings.Split(f.Dimensions, ",") {
+		if d = strings.TrimSpace(d); d != "" {
+			q.Dimensions = append(q.Dimensions, d)
+		}
+	}
+	if f.Failing {
+		q.Rules = []config.ReviewRule{{When: config.ReviewMatch{Status: "5xx"}}}
+	}
+	out, err := s.editConfig(w, r, "add review queue "+f.Name, func(c *config.Config) error {
+		if slices.ContainsFunc(c.ReviewQueues, func(x config.ReviewQueue) bool { return x.Name == f.Name }) {
+			return fmt.Errorf("a review queue named %q already exists", f.Name)
+		}
+		c.ReviewQueues = append(c.ReviewQueues, q)
+		return nil
+	})
+	s.afterEdit(w, r, m, out, err, "/review/"+url.PathEscape(f.Name), func(status int, errs []string) {
+		s.showReviewList(w, r, m, status, f, errs)
+	})
+}
+
+func (s *Server) showReviewList(w http.ResponseWriter, r *http.Request, m *me, status int, form queueForm, errs []string) {
 	var list struct {
 		Data []review.Status `json:"data"`
 	}
@@ -59,7 +108,14 @@ func (s *Server) reviewList(w http.ResponseWriter, r *http.Request) {
 		}
 		d.Queues = append(d.Queues, row)
 	}
-	s.render(w, http.StatusOK, "review", view{Title: "Review", Me: m, Nav: "review", CSRF: m.CSRFToken, Data: &d})
+	d.Form, d.Errors = form, errs
+	if m.Can("config.write") {
+		var cur current
+		if _, ok, err := s.getJSON(w, r, "/admin/v1/config", nil, &cur); err == nil && ok {
+			d.Revision = cur.Revision
+		}
+	}
+	s.render(w, status, "review", view{Title: "Review", Me: m, Nav: "review", CSRF: m.CSRFToken, Data: &d})
 }
 
 // scoreOption is one choice of a score, with the key that picks it.
