@@ -179,7 +179,7 @@ func callsLink(a config.Alert, labels map[string]string, now time.Time) string {
 		q.Set("synthetic", "true")
 	}
 	q.Set("since", now.Add(-a.EffectiveWindow()).UTC().Truncate(time.Minute).Format(time.RFC3339))
-	q.Set("until", now.UTC().Format(time.RFC3339))
+	q.Set("until", untilParam(now))
 	for _, src := range []map[string]string{a.Filter, labels} {
 		for k, v := range src {
 			if k == "service" || k == "model" || k == "consumer" || k == config.AlertDimensionProbe {
@@ -286,4 +286,14 @@ func (s *Server) expireSilence(w http.ResponseWriter, r *http.Request) {
 	default:
 		s.fail(w, r, m, res)
 	}
+}
+
+// untilParam is the explorer's until for a range ending at t: RFC 3339 in
+// whole seconds, rounded up, so that the calls of t's last second — often
+// the very ones a page links to — are in.
+func untilParam(t time.Time) string {
+	if u := t.UTC().Truncate(time.Second); !u.Equal(t) {
+		t = u.Add(time.Second)
+	}
+	return t.UTC().Format(time.RFC3339)
 }

@@ -103,3 +103,18 @@ func TestConsoleTemplatesParse(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestUntilParam(t *testing.T) {
+	for name, c := range map[string]struct {
+		in   time.Time
+		want string
+	}{
+		"whole second stays":    {time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC), "2026-11-27T12:00:00Z"},
+		"fraction rounds up":    {time.Date(2026, 11, 27, 12, 0, 0, 700_000_000, time.UTC), "2026-11-27T12:00:01Z"},
+		"other zones print UTC": {time.Date(2026, 11, 27, 13, 0, 0, 1, time.FixedZone("CET", 3600)), "2026-11-27T12:00:01Z"},
+	} {
+		if got := untilParam(c.in); got != c.want {
+			t.Errorf("%s: untilParam(%s) = %s, want %s", name, c.in, got, c.want)
+		}
+	}
+}

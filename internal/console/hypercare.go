@@ -203,7 +203,7 @@ func (s *Server) hypercareWindowPage(w http.ResponseWriter, r *http.Request) {
 	if f := targetFilter(d.Report.Target); f != nil {
 		p := d.Report.Period
 		link := func(label string, from, to time.Time, extra ...string) {
-			q := url.Values{"since": {from.UTC().Format(time.RFC3339)}, "until": {to.UTC().Format(time.RFC3339)}}
+			q := url.Values{"since": {from.UTC().Format(time.RFC3339)}, "until": {untilParam(to)}}
 			for k, v := range f {
 				q[k] = v
 			}
