@@ -41,15 +41,14 @@ const (
 // newChart draws series (hourly points from..to). Hours without a point
 // are zero: the rollups only hold hours that had calls.
 func newChart(series analytics.Series, from, to time.Time) *chart {
-	start := from.UTC().Truncate(time.Hour)
-	n := int(to.Sub(start)/time.Hour) + 1
-	rows := make([]chartRow, n)
-	for i := range rows {
-		rows[i].Time = start.Add(time.Duration(i) * time.Hour)
+	times, index := hours(from, to)
+	rows := make([]chartRow, len(times))
+	for i, t := range times {
+		rows[i].Time = t
 	}
 	for _, p := range series.Points {
-		i := int(p.Time.UTC().Truncate(time.Hour).Sub(start) / time.Hour)
-		if i < 0 || i >= n {
+		i, ok := index(p.Time)
+		if !ok {
 			continue
 		}
 		if v := p.Values[analytics.Requests]; v != nil {
@@ -59,25 +58,50 @@ func newChart(series analytics.Series, from, to time.Time) *chart {
 			rows[i].Errors += *v
 		}
 	}
-	c := &chart{Width: chartW, Height: chartH, Rows: rows, Max: 1}
+	c := &chart{Width: chartW, Height: chartH, Rows: rows, Max: 1, Ticks: hourTicks(times)}
 	for _, r := range rows {
 		c.Max = max(c.Max, r.Requests, r.Errors)
 	}
-	x := func(i int) float64 {
-		if n == 1 {
-			return padLeft
-		}
-		return padLeft + float64(i)*float64(chartW-padLeft-padRight)/float64(n-1)
-	}
-	y := func(v float64) float64 { return chartH - padTB - v/c.Max*float64(chartH-2*padTB) }
 	var req, errs strings.Builder
 	for i, r := range rows {
-		fmt.Fprintf(&req, "%.1f,%.1f ", x(i), y(r.Requests))
-		fmt.Fprintf(&errs, "%.1f,%.1f ", x(i), y(r.Errors))
-		if i%6 == 0 {
-			c.Ticks = append(c.Ticks, tick{X: int(x(i)), Label: r.Time.Format("15:04")})
-		}
+		fmt.Fprintf(&req, "%.1f,%.1f ", xAt(i, len(rows)), yAt(r.Requests, c.Max))
+		fmt.Fprintf(&errs, "%.1f,%.1f ", xAt(i, len(rows)), yAt(r.Errors, c.Max))
 	}
 	c.Requests, c.Errors = strings.TrimSpace(req.String()), strings.TrimSpace(errs.String())
 	return c
+}
+
+// hours returns the hours from..to (UTC, whole hours) and index, which
+// places a point's time among them; ok is false outside the range.
+func hours(from, to time.Time) (times []time.Time, index func(time.Time) (int, bool)) {
+	start := from.UTC().Truncate(time.Hour)
+	n := int(to.Sub(start)/time.Hour) + 1
+	times = make([]time.Time, n)
+	for i := range times {
+		times[i] = start.Add(time.Duration(i) * time.Hour)
+	}
+	return times, func(t time.Time) (int, bool) {
+		i := int(t.UTC().Truncate(time.Hour).Sub(start) / time.Hour)
+		return i, i >= 0 && i < n
+	}
+}
+
+// xAt is the x of the i-th of n points spread across the plot.
+func xAt(i, n int) float64 {
+	if n == 1 {
+		return padLeft
+	}
+	return padLeft + float64(i)*float64(chartW-padLeft-padRight)/float64(n-1)
+}
+
+// yAt is the y of v on a scale whose top gridline is top.
+func yAt(v, top float64) float64 { return chartH - padTB - v/top*float64(chartH-2*padTB) }
+
+// hourTicks labels every sixth hour.
+func hourTicks(times []time.Time) []tick {
+	var out []tick
+	for i := 0; i < len(times); i += 6 {
+		out = append(out, tick{X: int(xAt(i, len(times))), Label: times[i].Format("15:04")})
+	}
+	return out
 }

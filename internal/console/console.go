@@ -160,17 +160,24 @@ func (s *Server) Handler() http.Handler {
 			return
 		}
 		h := w.Header()
-		h.Set("Content-Security-Policy", ContentSecurityPolicy)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "same-origin")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		setPageHeaders(h)
 		if !strings.HasPrefix(r.URL.Path, "/static/") {
 			// Pages show call bodies and who is signed in: never cached.
 			h.Set("Cache-Control", "no-store")
 		}
 		s.mux.ServeHTTP(w, r)
 	})
+}
+
+// setPageHeaders sets the security headers of every console and portal
+// response: the Content-Security-Policy, no sniffing, no framing, no
+// referrer beyond the origin and no opener across origins.
+func setPageHeaders(h http.Header) {
+	h.Set("Content-Security-Policy", ContentSecurityPolicy)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Frame-Options", "DENY")
+	h.Set("Cross-Origin-Opener-Policy", "same-origin")
 }
 
 func hasAnyPrefix(p string, prefixes []string) bool {
@@ -262,6 +269,15 @@ func (s *Server) api(w http.ResponseWriter, r *http.Request, method, path string
 // send makes the in-process sub-request of api; credential sets what the
 // request authenticates with.
 func (s *Server) send(w http.ResponseWriter, r *http.Request, method, path string, q url.Values, body any, credential func(*http.Request)) (*apiResult, error) {
+	return subRequest(w, r, s.API, method, path, q, body, credential)
+}
+
+// subRequest calls h in-process on behalf of the browser's request r: only
+// what credential sets authenticates it, with r's peer address (for the
+// sign-in throttle), TLS state (for the cookie's Secure attribute), user
+// agent and request ID. Cookies h sets or clears are passed back to the
+// browser through w.
+func subRequest(w http.ResponseWriter, r *http.Request, h http.Handler, method, path string, q url.Values, body any, credential func(*http.Request)) (*apiResult, error) {
 	var rd io.Reader = http.NoBody
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -288,7 +304,7 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request, method, path strin
 	}
 	credential(req)
 	rw := &recorder{header: http.Header{}}
-	s.API.ServeHTTP(rw, req)
+	h.ServeHTTP(rw, req)
 	if rw.status == 0 {
 		rw.status = http.StatusOK
 	}
@@ -302,6 +318,12 @@ func (s *Server) send(w http.ResponseWriter, r *http.Request, method, path strin
 // answer was not 200; res says what it was.
 func (s *Server) getJSON(w http.ResponseWriter, r *http.Request, path string, q url.Values, out any) (res *apiResult, ok bool, err error) {
 	res, err = s.api(w, r, http.MethodGet, path, q, nil, "")
+	return decodeOK(res, err, path, out)
+}
+
+// decodeOK decodes a sub-request's 200 answer into out; ok is false for
+// any other answer, which res then holds.
+func decodeOK(res *apiResult, err error, path string, out any) (*apiResult, bool, error) {
 	if err != nil {
 		return nil, false, err
 	}

@@ -1,14 +1,10 @@
 package console
 
 import (
-	"bytes"
 	"context"
 	"embed"
 	"encoding/json"
-	"fmt"
 	"html/template"
-	"io"
-	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -127,11 +123,7 @@ func (p *Portal) Handler() http.Handler {
 	mux.HandleFunc("/", p.notFound)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", ContentSecurityPolicy)
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("Referrer-Policy", "same-origin")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		setPageHeaders(h)
 		rest, ok := strings.CutPrefix(r.URL.Path, p.Prefix)
 		switch {
 		case !ok || (rest != "" && rest[0] != '/'):
@@ -254,61 +246,21 @@ func (p *Portal) sessionCookie(r *http.Request, c *http.Cookie) *http.Cookie {
 // the portal's JSON endpoints, so a page can do no more than they can.
 // path is relative to /api/v1; csrf is the form's token for a change.
 func (p *Portal) call(w http.ResponseWriter, r *http.Request, method, path string, q url.Values, body any, csrf string) (*apiResult, error) {
-	var rd io.Reader = http.NoBody
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return nil, fmt.Errorf("encoding the body of %s %s: %w", method, path, err)
+	return subRequest(w, r, http.HandlerFunc(p.serveAPI), method, path, q, body, func(req *http.Request) {
+		if c, err := r.Cookie(PortalCookie); err == nil {
+			req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
 		}
-		rd = bytes.NewReader(b)
-	}
-	u := path
-	if len(q) > 0 {
-		u += "?" + q.Encode()
-	}
-	req, err := http.NewRequestWithContext(r.Context(), method, u, rd)
-	if err != nil {
-		return nil, fmt.Errorf("making the request %s %s: %w", method, path, err)
-	}
-	req.RemoteAddr, req.TLS, req.Host = r.RemoteAddr, r.TLS, r.Host
-	req.Header.Set("User-Agent", r.UserAgent())
-	if id := r.Header.Get("X-Request-Id"); id != "" {
-		req.Header.Set("X-Request-Id", id)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if c, err := r.Cookie(PortalCookie); err == nil {
-		req.AddCookie(&http.Cookie{Name: c.Name, Value: c.Value})
-	}
-	if csrf != "" {
-		req.Header.Set(admin.CSRFHeader, csrf)
-	}
-	rw := &recorder{header: http.Header{}}
-	p.serveAPI(rw, req)
-	if rw.status == 0 {
-		rw.status = http.StatusOK
-	}
-	for _, c := range rw.header.Values("Set-Cookie") {
-		w.Header().Add("Set-Cookie", c)
-	}
-	return &apiResult{Status: rw.status, Header: rw.header, Body: rw.body.Bytes()}, nil
+		if csrf != "" {
+			req.Header.Set(admin.CSRFHeader, csrf)
+		}
+	})
 }
 
 // getJSON reads a portal API resource into out; ok is false when the
 // answer was not 200.
 func (p *Portal) getJSON(w http.ResponseWriter, r *http.Request, path string, q url.Values, out any) (*apiResult, bool, error) {
 	res, err := p.call(w, r, http.MethodGet, path, q, nil, "")
-	if err != nil {
-		return nil, false, err
-	}
-	if res.Status != http.StatusOK {
-		return res, false, nil
-	}
-	if err := json.Unmarshal(res.Body, out); err != nil {
-		return res, false, fmt.Errorf("decoding %s: %w", path, err)
-	}
-	return res, true, nil
+	return decodeOK(res, err, path, out)
 }
 
 // portalView is what every portal page receives.
@@ -319,36 +271,15 @@ type portalView struct {
 }
 
 // parse reads the portal's templates: each page with the portal's layout.
-func (p *Portal) parse() error {
-	files, err := fs.Glob(portalFS, "templates/portal/*.html")
-	if err != nil {
-		return fmt.Errorf("listing the portal templates: %w", err)
-	}
-	p.pages = map[string]*template.Template{}
-	for _, f := range files {
-		n := strings.TrimSuffix(path.Base(f), ".html")
-		if n == "layout" {
-			continue
-		}
-		t, err := template.New(n).Funcs(funcs).ParseFS(portalFS, "templates/portal/layout.html", f)
-		if err != nil {
-			return fmt.Errorf("parsing the portal template %s: %w", n, err)
-		}
-		p.pages[n] = t
-	}
-	return nil
+func (p *Portal) parse() (err error) {
+	p.pages, err = parsePages(portalFS, "templates/portal")
+	return err
 }
 
 func (p *Portal) render(w http.ResponseWriter, status int, page string, v view) {
-	var buf bytes.Buffer
-	if err := p.pages[page].ExecuteTemplate(&buf, "layout", portalView{view: v, Prefix: p.Prefix}); err != nil {
+	if err := writePage(w, p.pages[page], status, portalView{view: v, Prefix: p.Prefix}); err != nil {
 		p.logError("rendering portal page", err, "page", page)
-		http.Error(w, "internal error; see the gateway's log", http.StatusInternalServerError)
-		return
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = w.Write(buf.Bytes())
 }
 
 func (p *Portal) logError(msg string, err error, args ...any) {

@@ -100,39 +100,53 @@ func fmtUSD(v float64) string {
 }
 
 // parse reads the embedded templates: each page with the layout.
-func (s *Server) parse() error {
-	// Every template but the layout is a page, named for its file.
-	files, err := fs.Glob(templateFS, "templates/*.html")
+func (s *Server) parse() (err error) {
+	s.pages, err = parsePages(templateFS, "templates")
+	return err
+}
+
+// parsePages parses every template of dir but its layout.html as a page
+// named for its file, each with the layout.
+func parsePages(fsys fs.FS, dir string) (map[string]*template.Template, error) {
+	files, err := fs.Glob(fsys, dir+"/*.html")
 	if err != nil {
-		return fmt.Errorf("listing the console templates: %w", err)
+		return nil, fmt.Errorf("listing the templates of %s: %w", dir, err)
 	}
-	s.pages = map[string]*template.Template{}
+	pages := map[string]*template.Template{}
 	for _, f := range files {
 		n := strings.TrimSuffix(path.Base(f), ".html")
 		if n == "layout" {
 			continue
 		}
-		t, err := template.New(n).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+n+".html")
+		t, err := template.New(n).Funcs(funcs).ParseFS(fsys, dir+"/layout.html", f)
 		if err != nil {
-			return fmt.Errorf("parsing the console template %s: %w", n, err)
+			return nil, fmt.Errorf("parsing the template %s: %w", f, err)
 		}
-		s.pages[n] = t
+		pages[n] = t
 	}
-	return nil
+	return pages, nil
 }
 
-// render writes a page. A template failure is logged and answered with a
-// plain 500: half a page is worse than none.
+// render writes a page.
 func (s *Server) render(w http.ResponseWriter, status int, page string, v view) {
-	var buf bytes.Buffer
-	if err := s.pages[page].ExecuteTemplate(&buf, "layout", v); err != nil {
+	if err := writePage(w, s.pages[page], status, v); err != nil {
 		s.logError("rendering console page", err, "page", page)
+	}
+}
+
+// writePage executes t's layout with data into a buffer first: a template
+// failure is answered with a plain 500, since half a page is worse than
+// none, and returned for the log.
+func writePage(w http.ResponseWriter, t *template.Template, status int, data any) error {
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
 		http.Error(w, "internal error; see the gateway's log", http.StatusInternalServerError)
-		return
+		return err
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
 	_, _ = w.Write(buf.Bytes())
+	return nil
 }
 
 func (s *Server) logError(msg string, err error, args ...any) {

@@ -37,15 +37,14 @@ type feedbackRow struct {
 // newFeedbackChart draws series (hourly points from..to of the feedback
 // and negative_feedback_ratio metrics).
 func newFeedbackChart(series analytics.Series, from, to time.Time) *feedbackChart {
-	start := from.UTC().Truncate(time.Hour)
-	n := int(to.Sub(start)/time.Hour) + 1
-	rows := make([]feedbackRow, n)
-	for i := range rows {
-		rows[i].Time = start.Add(time.Duration(i) * time.Hour)
+	times, index := hours(from, to)
+	rows := make([]feedbackRow, len(times))
+	for i, t := range times {
+		rows[i].Time = t
 	}
 	for _, p := range series.Points {
-		i := int(p.Time.UTC().Truncate(time.Hour).Sub(start) / time.Hour)
-		if i < 0 || i >= n {
+		i, ok := index(p.Time)
+		if !ok {
 			continue
 		}
 		if v := p.Values[analytics.FeedbackCount]; v != nil {
@@ -56,27 +55,18 @@ func newFeedbackChart(series analytics.Series, from, to time.Time) *feedbackChar
 			rows[i].Negative = &x
 		}
 	}
-	c := &feedbackChart{Width: chartW, Height: chartH, Rows: rows, Max: 1}
+	c := &feedbackChart{Width: chartW, Height: chartH, Rows: rows, Max: 1, Ticks: hourTicks(times)}
 	for _, r := range rows {
 		c.Max = max(c.Max, r.Count)
 		c.Total += r.Count
 	}
-	x := func(i int) float64 {
-		if n == 1 {
-			return padLeft
-		}
-		return padLeft + float64(i)*float64(chartW-padLeft-padRight)/float64(n-1)
-	}
-	y := func(v, top float64) float64 { return chartH - padTB - v/top*float64(chartH-2*padTB) }
 	var count, neg strings.Builder
 	for i, r := range rows {
-		fmt.Fprintf(&count, "%.1f,%.1f ", x(i), y(r.Count, c.Max))
+		x := xAt(i, len(rows))
+		fmt.Fprintf(&count, "%.1f,%.1f ", x, yAt(r.Count, c.Max))
 		if r.Negative != nil {
-			fmt.Fprintf(&neg, "%.1f,%.1f ", x(i), y(*r.Negative, 1))
-			c.Dots = append(c.Dots, dot{X: x(i), Y: y(*r.Negative, 1)})
-		}
-		if i%6 == 0 {
-			c.Ticks = append(c.Ticks, tick{X: int(x(i)), Label: r.Time.Format("15:04")})
+			fmt.Fprintf(&neg, "%.1f,%.1f ", x, yAt(*r.Negative, 1))
+			c.Dots = append(c.Dots, dot{X: x, Y: yAt(*r.Negative, 1)})
 		}
 	}
 	c.Count, c.Negative = strings.TrimSpace(count.String()), strings.TrimSpace(neg.String())
