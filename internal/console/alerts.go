@@ -82,13 +82,7 @@ func (s *Server) showAlerts(w http.ResponseWriter, r *http.Request, m *me, statu
 	var rules struct {
 		Data []alert.RuleStatus `json:"data"`
 	}
-	res, ok, err := s.getJSON(w, r, "/admin/v1/alerts", nil, &rules)
-	if err != nil {
-		s.internal(w, r, m, err)
-		return
-	}
-	if !ok {
-		s.fail(w, r, m, res)
+	if !s.load(w, r, m, "/admin/v1/alerts", nil, &rules) {
 		return
 	}
 	now := s.now()
@@ -120,7 +114,7 @@ func (s *Server) showAlerts(w http.ResponseWriter, r *http.Request, m *me, statu
 	var hist struct {
 		Data []alert.Event `json:"data"`
 	}
-	if res, ok, err = s.getJSON(w, r, "/admin/v1/alerts/history", url.Values{"limit": {strconv.Itoa(historyLimit)}}, &hist); err != nil || !ok {
+	if res, ok, err := s.getJSON(w, r, "/admin/v1/alerts/history", url.Values{"limit": {strconv.Itoa(historyLimit)}}, &hist); err != nil || !ok {
 		s.sectionFailed(w, r, m, res, err)
 		return
 	}
@@ -129,7 +123,7 @@ func (s *Server) showAlerts(w http.ResponseWriter, r *http.Request, m *me, statu
 	var sil struct {
 		Data []alert.Silence `json:"data"`
 	}
-	if res, ok, err = s.getJSON(w, r, "/admin/v1/silences", nil, &sil); err != nil || !ok {
+	if res, ok, err := s.getJSON(w, r, "/admin/v1/silences", nil, &sil); err != nil || !ok {
 		s.sectionFailed(w, r, m, res, err)
 		return
 	}

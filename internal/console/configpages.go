@@ -172,13 +172,7 @@ func (s *Server) showConfig(w http.ResponseWriter, r *http.Request, m *me, statu
 		var revs struct {
 			Data []store.Revision `json:"data"`
 		}
-		res, ok, err := s.getJSON(w, r, "/admin/v1/config/revisions", url.Values{"limit": {"50"}}, &revs)
-		if err != nil {
-			s.internal(w, r, m, err)
-			return
-		}
-		if !ok {
-			s.fail(w, r, m, res)
+		if !s.load(w, r, m, "/admin/v1/config/revisions", url.Values{"limit": {"50"}}, &revs) {
 			return
 		}
 		d.Revisions = revs.Data
@@ -220,13 +214,7 @@ func (s *Server) applyConfig(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var cur current
-	res, ok, err := s.getJSON(w, r, "/admin/v1/config", nil, &cur)
-	if err != nil {
-		s.internal(w, r, m, err)
-		return
-	}
-	if !ok {
-		s.fail(w, r, m, res)
+	if !s.load(w, r, m, "/admin/v1/config", nil, &cur) {
 		return
 	}
 	if apply && cur.Revision != d.Apply.Revision {
@@ -239,7 +227,7 @@ func (s *Server) applyConfig(w http.ResponseWriter, r *http.Request) {
 	} else {
 		q.Set("message", "console: applied a configuration")
 	}
-	res, err = s.api(w, r, http.MethodPut, "/admin/v1/config", q, cfg, r.PostFormValue("csrf_token"))
+	res, err := s.api(w, r, http.MethodPut, "/admin/v1/config", q, cfg, r.PostFormValue("csrf_token"))
 	if err != nil {
 		s.internal(w, r, m, err)
 		return
@@ -356,13 +344,7 @@ func (s *Server) revisionPage(w http.ResponseWriter, r *http.Request) {
 		store.Revision
 		Config json.RawMessage `json:"config"`
 	}
-	res, ok, err := s.getJSON(w, r, "/admin/v1/config/revisions/"+url.PathEscape(n), nil, &rv)
-	if err != nil {
-		s.internal(w, r, m, err)
-		return
-	}
-	if !ok {
-		s.fail(w, r, m, res)
+	if !s.load(w, r, m, "/admin/v1/config/revisions/"+url.PathEscape(n), nil, &rv) {
 		return
 	}
 	d := &revisionData{Number: rv.Number, Author: rv.Author, Message: rv.Message, CreatedAt: rv.CreatedAt,
@@ -378,7 +360,7 @@ func (s *Server) revisionPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.YAML = string(y)
-	res, err = s.api(w, r, http.MethodGet, "/admin/v1/config", url.Values{"format": {"yaml"}}, nil, "")
+	res, err := s.api(w, r, http.MethodGet, "/admin/v1/config", url.Values{"format": {"yaml"}}, nil, "")
 	if err != nil {
 		s.internal(w, r, m, err)
 		return

@@ -321,6 +321,20 @@ func (s *Server) getJSON(w http.ResponseWriter, r *http.Request, path string, q 
 	return decodeOK(res, err, path, out)
 }
 
+// load reads an admin API resource into out for a page. When it cannot,
+// it answers the error page (or the redirect to sign-in) itself and
+// returns false.
+func (s *Server) load(w http.ResponseWriter, r *http.Request, m *me, path string, q url.Values, out any) bool {
+	res, ok, err := s.getJSON(w, r, path, q, out)
+	switch {
+	case err != nil:
+		s.internal(w, r, m, err)
+	case !ok:
+		s.fail(w, r, m, res)
+	}
+	return err == nil && ok
+}
+
 // decodeOK decodes a sub-request's 200 answer into out; ok is false for
 // any other answer, which res then holds.
 func decodeOK(res *apiResult, err error, path string, out any) (*apiResult, bool, error) {

@@ -61,13 +61,7 @@ func (s *Server) showApplications(w http.ResponseWriter, r *http.Request, m *me,
 	var list struct {
 		Data []application `json:"data"`
 	}
-	res, ok, err := s.getJSON(w, r, "/admin/v1/consumers", nil, &list)
-	if err != nil {
-		s.internal(w, r, m, err)
-		return
-	}
-	if !ok {
-		s.fail(w, r, m, res)
+	if !s.load(w, r, m, "/admin/v1/consumers", nil, &list) {
 		return
 	}
 	d := &applicationsData{Apps: list.Data, Form: form, Errors: errs}
@@ -130,13 +124,7 @@ func (s *Server) applicationPage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) showApplication(w http.ResponseWriter, r *http.Request, m *me, status int, errs []string) {
 	name := r.PathValue("name")
 	d := &applicationData{Errors: errs, Now: s.now()}
-	res, ok, err := s.getJSON(w, r, "/admin/v1/consumers/"+url.PathEscape(name), nil, &d.App)
-	if err != nil {
-		s.internal(w, r, m, err)
-		return
-	}
-	if !ok {
-		s.fail(w, r, m, res)
+	if !s.load(w, r, m, "/admin/v1/consumers/"+url.PathEscape(name), nil, &d.App) {
 		return
 	}
 	// The optional sections are left out when the gateway has no
@@ -157,7 +145,7 @@ func (s *Server) showApplication(w http.ResponseWriter, r *http.Request, m *me, 
 	var subs struct {
 		Data []catalog.Subscription `json:"data"`
 	}
-	_, ok, err = s.getJSON(w, r, "/admin/v1/subscriptions", url.Values{"consumer": {name}}, &subs)
+	_, ok, err := s.getJSON(w, r, "/admin/v1/subscriptions", url.Values{"consumer": {name}}, &subs)
 	if err != nil {
 		s.logError("console application page", err, "section", "subscriptions")
 	}
@@ -225,13 +213,7 @@ func (s *Server) actOnKey(w http.ResponseWriter, r *http.Request, action string)
 		var keys struct {
 			Data []auth.Key `json:"data"`
 		}
-		res, ok, err := s.getJSON(w, r, "/admin/v1/keys", url.Values{"consumer": {app}}, &keys)
-		if err != nil {
-			s.internal(w, r, m, err)
-			return
-		}
-		if !ok {
-			s.fail(w, r, m, res)
+		if !s.load(w, r, m, "/admin/v1/keys", url.Values{"consumer": {app}}, &keys) {
 			return
 		}
 		if !slices.ContainsFunc(keys.Data, func(k auth.Key) bool { return k.ID == id }) {

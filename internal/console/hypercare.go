@@ -142,13 +142,7 @@ func (s *Server) hypercareList(w http.ResponseWriter, r *http.Request) {
 	var list struct {
 		Data []hypercareWindow `json:"data"`
 	}
-	res, ok, err := s.getJSON(w, r, "/admin/v1/hypercare", nil, &list)
-	if err != nil {
-		s.internal(w, r, m, err)
-		return
-	}
-	if !ok {
-		s.fail(w, r, m, res)
+	if !s.load(w, r, m, "/admin/v1/hypercare", nil, &list) {
 		return
 	}
 	s.withReports(w, r, list.Data, true)
@@ -180,13 +174,7 @@ func (s *Server) hypercareWindowPage(w http.ResponseWriter, r *http.Request) {
 	}
 	name := r.PathValue("name")
 	var d hypercareWindowData
-	res, ok, err := s.getJSON(w, r, "/admin/v1/hypercare/"+url.PathEscape(name)+"/report", nil, &d.Report)
-	if err != nil {
-		s.internal(w, r, m, err)
-		return
-	}
-	if !ok {
-		s.fail(w, r, m, res)
+	if !s.load(w, r, m, "/admin/v1/hypercare/"+url.PathEscape(name)+"/report", nil, &d.Report) {
 		return
 	}
 	d.Verdict = windowVerdict(d.Report)

@@ -106,13 +106,7 @@ func (s *Server) incident(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) showIncident(w http.ResponseWriter, r *http.Request, m *me, status int, errMsg string) {
 	var d incidentData
-	res, ok, err := s.getJSON(w, r, "/admin/v1/incidents/"+url.PathEscape(r.PathValue("id")), nil, &d.Detail)
-	if err != nil {
-		s.internal(w, r, m, err)
-		return
-	}
-	if !ok {
-		s.fail(w, r, m, res)
+	if !s.load(w, r, m, "/admin/v1/incidents/"+url.PathEscape(r.PathValue("id")), nil, &d.Detail) {
 		return
 	}
 	for _, mv := range incidentMoves {

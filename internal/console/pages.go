@@ -319,13 +319,7 @@ func (s *Server) showCall(w http.ResponseWriter, r *http.Request, m *me, status 
 
 func (s *Server) showCallWith(w http.ResponseWriter, r *http.Request, m *me, status int, notice, errMsg, queued string) {
 	var d callData
-	res, ok, err := s.getJSON(w, r, "/admin/v1/calls/"+url.PathEscape(r.PathValue("id")), nil, &d)
-	if err != nil {
-		s.internal(w, r, m, err)
-		return
-	}
-	if !ok {
-		s.fail(w, r, m, res)
+	if !s.load(w, r, m, "/admin/v1/calls/"+url.PathEscape(r.PathValue("id")), nil, &d) {
 		return
 	}
 	d.Request, d.Response = pretty(d.RequestBody), pretty(d.ResponseBody)

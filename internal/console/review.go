@@ -84,13 +84,7 @@ func (s *Server) showReviewList(w http.ResponseWriter, r *http.Request, m *me, s
 	var list struct {
 		Data []review.Status `json:"data"`
 	}
-	res, ok, err := s.getJSON(w, r, "/admin/v1/review-queues", nil, &list)
-	if err != nil {
-		s.internal(w, r, m, err)
-		return
-	}
-	if !ok {
-		s.fail(w, r, m, res)
+	if !s.load(w, r, m, "/admin/v1/review-queues", nil, &list) {
 		return
 	}
 	var d reviewListData
@@ -243,13 +237,7 @@ func (s *Server) reviewQueuePage(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) showQueue(w http.ResponseWriter, r *http.Request, m *me, status int, notice, errMsg string) {
 	d := reviewQueueData{Notice: notice}
-	res, ok, err := s.getJSON(w, r, "/admin/v1/review-queues/"+url.PathEscape(r.PathValue("queue")), nil, &d.Queue)
-	if err != nil {
-		s.internal(w, r, m, err)
-		return
-	}
-	if !ok {
-		s.fail(w, r, m, res)
+	if !s.load(w, r, m, "/admin/v1/review-queues/"+url.PathEscape(r.PathValue("queue")), nil, &d.Queue) {
 		return
 	}
 	s.render(w, status, "review_queue", view{Title: "Review: " + d.Queue.Name, Me: m, Nav: "review", CSRF: m.CSRFToken, Error: errMsg, Data: &d})
@@ -320,13 +308,7 @@ func (s *Server) reviewItemPage(w http.ResponseWriter, r *http.Request) {
 func (s *Server) showItem(w http.ResponseWriter, r *http.Request, m *me, status int, errMsg string) {
 	queue, id := r.PathValue("queue"), r.PathValue("id")
 	d := reviewItemData{Values: map[string]string{}, Comment: r.PostFormValue("comment")}
-	res, ok, err := s.getJSON(w, r, "/admin/v1/review-queues/"+url.PathEscape(queue), nil, &d.Queue)
-	if err != nil {
-		s.internal(w, r, m, err)
-		return
-	}
-	if !ok {
-		s.fail(w, r, m, res)
+	if !s.load(w, r, m, "/admin/v1/review-queues/"+url.PathEscape(queue), nil, &d.Queue) {
 		return
 	}
 	found, err := s.heldItem(w, r, m, queue, id, &d.Item)
@@ -339,7 +321,7 @@ func (s *Server) showItem(w http.ResponseWriter, r *http.Request, m *me, status 
 			"You no longer hold item "+id+": it was finished, or its lease ran out. Take the next item.")
 		return
 	}
-	res, ok, err = s.getJSON(w, r, "/admin/v1/calls/"+url.PathEscape(d.Item.CallID), nil, &d.Call)
+	res, ok, err := s.getJSON(w, r, "/admin/v1/calls/"+url.PathEscape(d.Item.CallID), nil, &d.Call)
 	if err != nil {
 		s.internal(w, r, m, err)
 		return
@@ -397,13 +379,7 @@ func (s *Server) reviewAction(w http.ResponseWriter, r *http.Request) {
 	switch action {
 	case "complete":
 		var q review.Status
-		res, ok, err := s.getJSON(w, r, "/admin/v1/review-queues/"+url.PathEscape(queue), nil, &q)
-		if err != nil {
-			s.internal(w, r, m, err)
-			return
-		}
-		if !ok {
-			s.fail(w, r, m, res)
+		if !s.load(w, r, m, "/admin/v1/review-queues/"+url.PathEscape(queue), nil, &q) {
 			return
 		}
 		in := map[string]any{"scores": scoreValues(r, s.scoreFields(w, r, q.Dimensions))}

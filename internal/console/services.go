@@ -65,13 +65,7 @@ func (s *Server) services(w http.ResponseWriter, r *http.Request) {
 	var list struct {
 		Data []serviceView `json:"data"`
 	}
-	res, ok, err := s.getJSON(w, r, "/admin/v1/services", nil, &list)
-	if err != nil {
-		s.internal(w, r, m, err)
-		return
-	}
-	if !ok {
-		s.fail(w, r, m, res)
+	if !s.load(w, r, m, "/admin/v1/services", nil, &list) {
 		return
 	}
 	q := r.URL.Query()

@@ -96,13 +96,7 @@ func (s *Server) showTeams(w http.ResponseWriter, r *http.Request, m *me, status
 	var list struct {
 		Data []teamView `json:"data"`
 	}
-	res, ok, err := s.getJSON(w, r, "/admin/v1/teams", nil, &list)
-	if err != nil {
-		s.internal(w, r, m, err)
-		return
-	}
-	if !ok {
-		s.fail(w, r, m, res)
+	if !s.load(w, r, m, "/admin/v1/teams", nil, &list) {
 		return
 	}
 	s.render(w, status, "teams", view{Title: "Teams", Me: m, Nav: "teams", CSRF: m.CSRFToken, Error: fe.Msg,
@@ -173,20 +167,14 @@ func (s *Server) teamPage(w http.ResponseWriter, r *http.Request) {
 // showTeam renders a team's page; d holds the forms as filled.
 func (s *Server) showTeam(w http.ResponseWriter, r *http.Request, m *me, status int, d *teamData) {
 	base := "/admin/v1/teams/" + url.PathEscape(r.PathValue("name"))
-	res, ok, err := s.getJSON(w, r, base, nil, &d.Team)
-	if err != nil {
-		s.internal(w, r, m, err)
-		return
-	}
-	if !ok {
-		s.fail(w, r, m, res)
+	if !s.load(w, r, m, base, nil, &d.Team) {
 		return
 	}
 	if m.Can("members.read") {
 		var list struct {
 			Data []teamMember `json:"data"`
 		}
-		if res, ok, err = s.getJSON(w, r, base+"/members", nil, &list); err != nil {
+		if res, ok, err := s.getJSON(w, r, base+"/members", nil, &list); err != nil {
 			s.internal(w, r, m, err)
 			return
 		} else if !ok {

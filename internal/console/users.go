@@ -98,13 +98,7 @@ func (s *Server) showUsers(w http.ResponseWriter, r *http.Request, m *me, status
 	var list struct {
 		Data []auth.User `json:"data"`
 	}
-	res, ok, err := s.getJSON(w, r, "/admin/v1/users", q, &list)
-	if err != nil {
-		s.internal(w, r, m, err)
-		return
-	}
-	if !ok {
-		s.fail(w, r, m, res)
+	if !s.load(w, r, m, "/admin/v1/users", q, &list) {
 		return
 	}
 	d.Users = list.Data
@@ -189,13 +183,7 @@ func (s *Server) userPage(w http.ResponseWriter, r *http.Request) {
 // showUser renders a user's page; d holds the forms as filled, or is
 // empty to fill them from the stored user.
 func (s *Server) showUser(w http.ResponseWriter, r *http.Request, m *me, status int, id string, d *userData) {
-	res, ok, err := s.getJSON(w, r, "/admin/v1/users/"+url.PathEscape(id), nil, &d.User)
-	if err != nil {
-		s.internal(w, r, m, err)
-		return
-	}
-	if !ok {
-		s.fail(w, r, m, res)
+	if !s.load(w, r, m, "/admin/v1/users/"+url.PathEscape(id), nil, &d.User) {
 		return
 	}
 	if d.Section != "edit" {
@@ -308,13 +296,7 @@ func (s *Server) showTokens(w http.ResponseWriter, r *http.Request, m *me, statu
 	var list struct {
 		Data []auth.Token `json:"data"`
 	}
-	res, ok, err := s.getJSON(w, r, "/admin/v1/tokens", nil, &list)
-	if err != nil {
-		s.internal(w, r, m, err)
-		return
-	}
-	if !ok {
-		s.fail(w, r, m, res)
+	if !s.load(w, r, m, "/admin/v1/tokens", nil, &list) {
 		return
 	}
 	d.Tokens, d.Now = list.Data, s.now()
@@ -409,13 +391,7 @@ func (s *Server) account(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) showAccount(w http.ResponseWriter, r *http.Request, m *me, status int, fe fieldError) {
 	d := &accountData{Err: fe}
-	res, ok, err := s.getJSON(w, r, "/admin/v1/me", nil, &d.Account)
-	if err != nil {
-		s.internal(w, r, m, err)
-		return
-	}
-	if !ok {
-		s.fail(w, r, m, res)
+	if !s.load(w, r, m, "/admin/v1/me", nil, &d.Account) {
 		return
 	}
 	d.RoleText, d.Areas = describeRole(d.Account.Role), byArea(d.Account.Actions)
