@@ -15,57 +15,20 @@
 //   HG_CHROMIUM       the browser binary (default /usr/bin/chromium)
 //
 // Any failed check throws; the script then prints the reason and exits 1.
-import { chromium } from 'playwright-core';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { baseURL, check, env, run, screenshotsDir, signIn } from './lib.mjs';
 
-function env(name) {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set`);
-  return v;
-}
-
-function check(ok, msg) {
-  if (!ok) throw new Error(msg);
-}
-
-const base = env('HG_CONSOLE_URL').replace(/\/$/, '');
+const base = baseURL('HG_CONSOLE_URL');
 const email = env('HG_EMAIL');
 const password = env('HG_PASSWORD');
 const callID = env('HG_CALL_ID');
 const otherID = env('HG_OTHER_CALL_ID');
 const model = env('HG_MODEL');
 const incidentID = env('HG_INCIDENT_ID');
-const shots = env('HG_SCREENSHOTS');
-mkdirSync(shots, { recursive: true });
+const shots = screenshotsDir();
 
-// Chromium's sandbox refuses to start as root, which is how CI runs.
-const args = process.getuid && process.getuid() === 0 ? ['--no-sandbox'] : [];
-const browser = await chromium.launch({
-  executablePath: process.env.HG_CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args,
-});
-
-// Every message the console logs at error level, and every uncaught
-// exception, fails the run: a CSP violation shows up here first.
-const problems = [];
-let failed = false;
-try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15000);
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  // A page answered 4xx/5xx is named here; the console message Chromium
-  // logs for it does not say which request it was.
-  page.on('response', (r) => {
-    if (r.status() >= 400) problems.push(`HTTP ${r.status()} for ${r.request().method()} ${r.url()}`);
-  });
-
-  const step = (name) => console.log(`console.mjs: ${name}`);
+await run('console.mjs', async ({ open, step }) => {
+  const page = await open({ width: 1280, height: 800 });
 
   step('sign in');
   let resp = await page.goto(`${base}/`);
@@ -73,9 +36,7 @@ try {
   const csp = resp.headers()['content-security-policy'] || '';
   check(csp.includes("script-src 'self'") && !csp.includes('unsafe-inline') && csp.includes("frame-ancestors 'none'"),
     `sign-in page Content-Security-Policy: ${JSON.stringify(csp)}`);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await Promise.all([page.waitForURL(`${base}/`), page.getByRole('button', { name: 'Sign in' }).click()]);
+  await signIn(page, email, password, `${base}/`);
 
   step('overview');
   await page.getByRole('heading', { name: 'Traffic' }).waitFor();
@@ -143,17 +104,4 @@ try {
   }
   check(await page.getByRole('button', { name: 'Reopen' }).count() === 1, 'a resolved incident offers no Reopen');
   check(await page.getByRole('button', { name: 'Resolve' }).count() === 0, 'a resolved incident still offers Resolve');
-
-  check(problems.length === 0, `the console reported errors:\n  ${problems.join('\n  ')}`);
-  step('ok');
-} catch (err) {
-  failed = true;
-  console.error(`console.mjs: FAIL: ${err.message}`);
-  // What the page said is usually the reason (an error paragraph).
-  const p = browser.contexts()[0]?.pages()[0];
-  if (p) console.error(`console.mjs: at ${p.url()}:\n${await p.locator('main').innerText().catch(() => '(no main element)')}`);
-  if (problems.length) console.error(`console.mjs: console errors seen:\n  ${problems.join('\n  ')}`);
-} finally {
-  await browser.close();
-}
-process.exit(failed ? 1 : 0);
+});

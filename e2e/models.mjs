@@ -22,37 +22,14 @@
 //   HG_CHROMIUM       the browser binary (default /usr/bin/chromium)
 //
 // Any failed check throws; the script then prints the reason and exits 1.
-import { chromium } from 'playwright-core';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-
-function env(name) {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set`);
-  return v;
-}
-
-function check(ok, msg) {
-  if (!ok) throw new Error(msg);
-}
+import { baseURL, check, env, run, screenshotsDir, signIn } from './lib.mjs';
 
 const phase = env('HG_PHASE');
-const base = env('HG_CONSOLE_URL').replace(/\/$/, '');
+const base = baseURL('HG_CONSOLE_URL');
 const model = env('HG_MODEL');
-const shots = env('HG_SCREENSHOTS');
-mkdirSync(shots, { recursive: true });
-
-// Chromium's sandbox refuses to start as root, which is how CI runs.
-const args = process.getuid && process.getuid() === 0 ? ['--no-sandbox'] : [];
-const browser = await chromium.launch({
-  executablePath: process.env.HG_CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args,
-});
-
-const problems = [];
-let failed = false;
-const step = (name) => console.log(`models.mjs (${phase}): ${name}`);
+const shots = screenshotsDir();
 
 // nav is a link of the console's navigation bar.
 const nav = (page, name) => page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name, exact: true });
@@ -64,7 +41,7 @@ async function submit(page, button) {
   return resp;
 }
 
-async function setup(page) {
+async function setup(page, step) {
   const provider = env('HG_PROVIDER');
   const keyEnv = env('HG_KEY_ENV');
   const app = env('HG_APP');
@@ -127,7 +104,7 @@ async function setup(page) {
   check(await page.getByRole('button', { name: /^Restore revision/ }).count() === 1, 'no restore button on an older revision');
 }
 
-async function explore(page) {
+async function explore(page, step) {
   const callID = env('HG_CALL_ID');
   step('find the call in the explorer');
   await Promise.all([page.waitForURL(/\/calls$/), nav(page, 'Calls').click()]);
@@ -140,38 +117,15 @@ async function explore(page) {
   check((await page.locator('main').innerText()).includes(model), 'the call page does not name the model');
 }
 
-try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15000);
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('response', (r) => {
-    if (r.status() >= 400) problems.push(`HTTP ${r.status()} for ${r.request().method()} ${r.url()}`);
-  });
+await run(`models.mjs (${phase})`, async ({ open, step }) => {
+  const page = await open({ width: 1280, height: 800 });
+  await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base });
 
   step('sign in');
   await page.goto(`${base}/`);
-  await page.getByLabel('Email').fill(env('HG_EMAIL'));
-  await page.getByLabel('Password').fill(env('HG_PASSWORD'));
-  await Promise.all([page.waitForURL(`${base}/`), page.getByRole('button', { name: 'Sign in' }).click()]);
+  await signIn(page, env('HG_EMAIL'), env('HG_PASSWORD'), `${base}/`);
 
-  if (phase === 'setup') await setup(page);
-  else if (phase === 'explore') await explore(page);
+  if (phase === 'setup') await setup(page, step);
+  else if (phase === 'explore') await explore(page, step);
   else throw new Error(`unknown HG_PHASE ${phase}`);
-
-  check(problems.length === 0, `the console reported errors:\n  ${problems.join('\n  ')}`);
-  step('ok');
-} catch (err) {
-  failed = true;
-  console.error(`models.mjs (${phase}): FAIL: ${err.message}`);
-  const p = browser.contexts()[0]?.pages()[0];
-  if (p) console.error(`models.mjs: at ${p.url()}:\n${await p.locator('main').innerText().catch(() => '(no main element)')}`);
-  if (problems.length) console.error(`models.mjs: console errors seen:\n  ${problems.join('\n  ')}`);
-} finally {
-  await browser.close();
-}
-process.exit(failed ? 1 : 0);
+});

@@ -18,66 +18,21 @@
 //   HG_CHROMIUM       the browser binary (default /usr/bin/chromium)
 //
 // Any failed check throws; the script then prints the reason and exits 1.
-import { chromium } from 'playwright-core';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { baseURL, check, env, run, screenshotsDir, signIn } from './lib.mjs';
 
-function env(name) {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set`);
-  return v;
-}
-
-function check(ok, msg) {
-  if (!ok) throw new Error(msg);
-}
-
-const portal = env('HG_PORTAL_URL').replace(/\/$/, '');
-const consoleURL = env('HG_CONSOLE_URL').replace(/\/$/, '');
+const portal = baseURL('HG_PORTAL_URL');
+const consoleURL = baseURL('HG_CONSOLE_URL');
 const devEmail = env('HG_DEV_EMAIL');
 const approverEmail = env('HG_APPROVER_EMAIL');
 const password = env('HG_PASSWORD');
 const app = env('HG_APP');
 const service = env('HG_SERVICE');
-const shots = env('HG_SCREENSHOTS');
-mkdirSync(shots, { recursive: true });
+const shots = screenshotsDir();
 
-const args = process.getuid && process.getuid() === 0 ? ['--no-sandbox'] : [];
-const browser = await chromium.launch({
-  executablePath: process.env.HG_CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args,
-});
-
-const problems = [];
-let failed = false;
-let current = null;
-
-// watch fails the run on console errors (a CSP violation shows there
-// first), uncaught exceptions and pages answered 4xx/5xx.
-function watch(page) {
-  page.setDefaultTimeout(15000);
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('response', (r) => {
-    if (r.status() >= 400) problems.push(`HTTP ${r.status()} for ${r.request().method()} ${r.url()}`);
-  });
-  current = page;
-  return page;
-}
-
-const step = (name) => console.log(`portal.mjs: ${name}`);
-
-async function signin(page, email) {
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Sign in' }).click()]);
-}
-
-try {
-  const dev = watch(await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage());
+await run('portal.mjs', async (t) => {
+  const { open, step } = t;
+  const dev = await open({ width: 1280, height: 900 });
 
   step('sign in to the portal');
   let resp = await dev.goto(`${portal}/`);
@@ -85,7 +40,7 @@ try {
   const csp = resp.headers()['content-security-policy'] || '';
   check(csp.includes("script-src 'self'") && !csp.includes('unsafe-inline'), `portal Content-Security-Policy: ${JSON.stringify(csp)}`);
   check(await dev.getByText("ask the API's owners").count() === 1, 'the sign-in page does not say how to get an account');
-  await signin(dev, devEmail);
+  await signIn(dev, devEmail, password);
   check(new URL(dev.url()).pathname === new URL(`${portal}/`).pathname, `after sign-in the browser is at ${dev.url()}`);
 
   step('search the catalog');
@@ -114,10 +69,10 @@ try {
   check((await stateCell.innerText()).trim() === 'pending', `the subscription shows ${JSON.stringify(await stateCell.innerText())}, want pending`);
 
   step('approve it in the console as the service team');
-  const approver = watch(await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage());
+  const approver = await open({ width: 1280, height: 800 });
   await approver.goto(`${consoleURL}/subscriptions`);
   check(new URL(approver.url()).pathname === '/signin', `the console did not ask the approver to sign in: ${approver.url()}`);
-  await signin(approver, approverEmail);
+  await signIn(approver, approverEmail, password);
   check(new URL(approver.url()).pathname === '/subscriptions', `after sign-in the approver is at ${approver.url()}`);
   const row = approver.locator('table.subscriptions tbody tr', { hasText: app }).filter({ hasText: service });
   check(await row.count() === 1, `the approval page lists ${await row.count()} rows for ${app} → ${service}`);
@@ -126,7 +81,7 @@ try {
   check((await row.locator('.state').innerText()).trim() === 'approved', 'the approval page does not show the subscription approved');
 
   step('follow the approval in the portal');
-  current = dev;
+  t.current = dev;
   await dev.goto(`${portal}/apps/${app}`);
   const subRow = dev.locator('tr', { hasText: service }).locator('.sub-state');
   check((await subRow.innerText()).trim() === 'approved', `the application page shows ${JSON.stringify(await subRow.innerText())}, want approved`);
@@ -155,15 +110,4 @@ try {
   check(body.includes('/orders/42'), `try it answered ${body}`);
   await op.scrollIntoViewIfNeeded();
   await dev.screenshot({ path: join(shots, 'portal-service.png') });
-
-  check(problems.length === 0, `the pages reported errors:\n  ${problems.join('\n  ')}`);
-  step('ok');
-} catch (err) {
-  failed = true;
-  console.error(`portal.mjs: FAIL: ${err.message}`);
-  if (current) console.error(`portal.mjs: at ${current.url()}:\n${await current.locator('main').innerText().catch(() => '(no main element)')}`);
-  if (problems.length) console.error(`portal.mjs: errors seen:\n  ${problems.join('\n  ')}`);
-} finally {
-  await browser.close();
-}
-process.exit(failed ? 1 : 0);
+});

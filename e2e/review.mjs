@@ -16,57 +16,23 @@
 //   HG_CHROMIUM       the browser binary (default /usr/bin/chromium)
 //
 // Any failed check throws; the script then prints the reason and exits 1.
-import { chromium } from 'playwright-core';
-import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { baseURL, check, env, run, screenshotsDir, signIn } from './lib.mjs';
 
-function env(name) {
-  const v = process.env[name];
-  if (!v) throw new Error(`${name} is not set`);
-  return v;
-}
-
-function check(ok, msg) {
-  if (!ok) throw new Error(msg);
-}
-
-const base = env('HG_CONSOLE_URL').replace(/\/$/, '');
+const base = baseURL('HG_CONSOLE_URL');
 const email = env('HG_EMAIL');
 const password = env('HG_PASSWORD');
 const callID = env('HG_CALL_ID');
 const queue = env('HG_QUEUE');
 const windowName = env('HG_HYPERCARE');
-const shots = env('HG_SCREENSHOTS');
-mkdirSync(shots, { recursive: true });
+const shots = screenshotsDir();
 
-// Chromium's sandbox refuses to start as root, which is how CI runs.
-const args = process.getuid && process.getuid() === 0 ? ['--no-sandbox'] : [];
-const browser = await chromium.launch({
-  executablePath: process.env.HG_CHROMIUM || '/usr/bin/chromium',
-  headless: true,
-  args,
-});
-
-const problems = [];
-let failed = false;
-try {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15000);
-  page.on('console', (m) => {
-    if (m.type() === 'error') problems.push(`console error: ${m.text()}`);
-  });
-  page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-  page.on('response', (r) => {
-    if (r.status() >= 400) problems.push(`HTTP ${r.status()} for ${r.request().method()} ${r.url()}`);
-  });
-  const step = (name) => console.log(`review.mjs: ${name}`);
+await run('review.mjs', async ({ open, step }) => {
+  const page = await open({ width: 1280, height: 900 });
 
   step('sign in');
   await page.goto(`${base}/signin`);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await Promise.all([page.waitForURL(`${base}/`), page.getByRole('button', { name: 'Sign in' }).click()]);
+  await signIn(page, email, password, `${base}/`);
 
   step('add the call to the review queue from the call page');
   await page.goto(`${base}/calls/${callID}`);
@@ -125,16 +91,4 @@ try {
     const over = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     check(over <= 0, `${p} scrolls sideways by ${over}px at 375 px wide`);
   }
-
-  check(problems.length === 0, `the console reported errors:\n  ${problems.join('\n  ')}`);
-  step('ok');
-} catch (err) {
-  failed = true;
-  console.error(`review.mjs: FAIL: ${err.message}`);
-  const p = browser.contexts()[0]?.pages()[0];
-  if (p) console.error(`review.mjs: at ${p.url()}:\n${await p.locator('main').innerText().catch(() => '(no main element)')}`);
-  if (problems.length) console.error(`review.mjs: console errors seen:\n  ${problems.join('\n  ')}`);
-} finally {
-  await browser.close();
-}
-process.exit(failed ? 1 : 0);
+});

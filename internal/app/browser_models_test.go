@@ -1,13 +1,10 @@
 package app_test
 
 import (
-	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 )
 
 // TestBrowserModels drives e2e/models.mjs in headless Chromium: a newcomer
@@ -17,10 +14,7 @@ import (
 // data plane — finds the call in the explorer and opens it.
 func TestBrowserModels(t *testing.T) {
 	node, root := browserTools(t)
-	shots := t.TempDir()
-	if os.Getenv("HYPERGATE_SCREENSHOTS") == "1" {
-		shots = filepath.Join(root, "docs", "screenshots")
-	}
+	shots := screenshotsDir(t, root)
 	e := start(t)
 	const (
 		email    = "newcomer@example.com"
@@ -35,39 +29,23 @@ func TestBrowserModels(t *testing.T) {
 
 	run := func(phase string, extra ...string) {
 		t.Helper()
-		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, node, filepath.Join("e2e", "models.mjs"))
-		cmd.Dir = root
-		cmd.Env = append(os.Environ(),
-			"HG_PHASE="+phase,
-			"HG_CONSOLE_URL="+e.admin,
-			"HG_EMAIL="+email,
-			"HG_PASSWORD="+pw,
-			"HG_UPSTREAM_URL="+e.up.BaseURL(),
+		printed := runBrowserScript(t, node, root, "models.mjs", append([]string{
+			"HG_PHASE=" + phase,
+			"HG_CONSOLE_URL=" + e.admin,
+			"HG_EMAIL=" + email,
+			"HG_PASSWORD=" + pw,
+			"HG_UPSTREAM_URL=" + e.up.BaseURL(),
 			// The harness puts the upstream's key in this variable of the
 			// gateway's environment; the browser only ever types its name.
 			"HG_KEY_ENV=TEST_UPSTREAM_KEY",
-			"HG_PROVIDER="+provider,
-			"HG_MODEL="+model,
-			"HG_UPSTREAM_MODEL="+upstream,
-			"HG_APP="+appName,
-			"HG_OUT="+out,
-			"HG_SCREENSHOTS="+shots,
-			"HG_CHROMIUM="+chromiumPath,
-		)
-		cmd.Env = append(cmd.Env, extra...)
-		cmd.WaitDelay = 5 * time.Second
-		began := time.Now()
-		b, err := cmd.CombinedOutput()
-		t.Logf("node e2e/models.mjs %s (%s):\n%s", phase, time.Since(began).Round(time.Millisecond), b)
-		if ctx.Err() != nil {
-			t.Fatalf("the browser test (%s) did not finish in time: %v", phase, ctx.Err())
-		}
-		if err != nil {
-			t.Fatalf("the browser test (%s) failed: %v", phase, err)
-		}
-		if strings.Contains(string(b), upstreamKey) {
+			"HG_PROVIDER=" + provider,
+			"HG_MODEL=" + model,
+			"HG_UPSTREAM_MODEL=" + upstream,
+			"HG_APP=" + appName,
+			"HG_OUT=" + out,
+			"HG_SCREENSHOTS=" + shots,
+		}, extra...)...)
+		if strings.Contains(string(printed), upstreamKey) {
 			t.Errorf("the browser saw the upstream key's value")
 		}
 	}

@@ -1,13 +1,10 @@
 package app_test
 
 import (
-	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/tidwall/gjson"
 )
@@ -22,17 +19,10 @@ import (
 // must be stored: the subscription approved, the page feedback recorded.
 func TestBrowserPortal(t *testing.T) {
 	node, root := browserTools(t)
-	shots := t.TempDir()
-	if os.Getenv("HYPERGATE_SCREENSHOTS") == "1" {
-		shots = filepath.Join(root, "docs", "screenshots")
-	}
+	shots := screenshotsDir(t, root)
 	e := portalEnv(t)
 
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join("e2e", "portal.mjs"))
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(),
+	runBrowserScript(t, node, root, "portal.mjs",
 		"HG_PORTAL_URL="+e.data+"/portal",
 		"HG_CONSOLE_URL="+e.admin,
 		"HG_DEV_EMAIL=app@example.com",
@@ -41,18 +31,7 @@ func TestBrowserPortal(t *testing.T) {
 		"HG_APP=other",
 		"HG_SERVICE=orders-api",
 		"HG_SCREENSHOTS="+shots,
-		"HG_CHROMIUM="+chromiumPath,
 	)
-	cmd.WaitDelay = 5 * time.Second
-	began := time.Now()
-	out, err := cmd.CombinedOutput()
-	t.Logf("node e2e/portal.mjs (%s):\n%s", time.Since(began).Round(time.Millisecond), out)
-	if ctx.Err() != nil {
-		t.Fatalf("the browser test did not finish in time: %v", ctx.Err())
-	}
-	if err != nil {
-		t.Fatalf("the browser test failed: %v", err)
-	}
 
 	subs := e.mustDo(200, "GET", "/admin/v1/subscriptions?consumer=other&service=orders-api", "")
 	if s := gjson.GetBytes(subs, "data.0"); s.Get("state").Str != "approved" || s.Get("requested_by").Str != "user:app@example.com" ||

@@ -1,12 +1,9 @@
 package app_test
 
 import (
-	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/tidwall/gjson"
 )
@@ -19,10 +16,7 @@ import (
 // call. Screenshots as TestBrowser takes them.
 func TestBrowserReview(t *testing.T) {
 	node, root := browserTools(t)
-	shots := t.TempDir()
-	if os.Getenv("HYPERGATE_SCREENSHOTS") == "1" {
-		shots = filepath.Join(root, "docs", "screenshots")
-	}
+	shots := screenshotsDir(t, root)
 	e := start(t)
 	setupHypercare(t, e, consoleReviewConfig)
 	const (
@@ -37,11 +31,7 @@ func TestBrowserReview(t *testing.T) {
 	}
 	e.call(call)
 
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join("e2e", "review.mjs"))
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(),
+	runBrowserScript(t, node, root, "review.mjs",
 		"HG_CONSOLE_URL="+e.admin,
 		"HG_EMAIL="+email,
 		"HG_PASSWORD="+pw,
@@ -49,18 +39,7 @@ func TestBrowserReview(t *testing.T) {
 		"HG_QUEUE=triage",
 		"HG_HYPERCARE=bot-v2",
 		"HG_SCREENSHOTS="+shots,
-		"HG_CHROMIUM="+chromiumPath,
 	)
-	cmd.WaitDelay = 5 * time.Second
-	began := time.Now()
-	out, err := cmd.CombinedOutput()
-	t.Logf("node e2e/review.mjs (%s):\n%s", time.Since(began).Round(time.Millisecond), out)
-	if ctx.Err() != nil {
-		t.Fatalf("the browser test did not finish in time: %v", ctx.Err())
-	}
-	if err != nil {
-		t.Fatalf("the browser test failed: %v", err)
-	}
 
 	// What the keyboard submitted must be stored, not only shown.
 	_, items := e.as(adminToken, "GET", "/admin/v1/review-queues/triage/items", "")

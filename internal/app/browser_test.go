@@ -49,19 +49,52 @@ func exists(path string) bool {
 	return err == nil
 }
 
+// screenshotsDir is where a browser test's script writes its screenshots:
+// a temporary directory, so that an ordinary test run leaves the tree as it
+// was, or with HYPERGATE_SCREENSHOTS=1 docs/screenshots, refreshing the ones
+// the README shows.
+func screenshotsDir(t *testing.T, root string) string {
+	t.Helper()
+	if os.Getenv("HYPERGATE_SCREENSHOTS") == "1" {
+		return filepath.Join(root, "docs", "screenshots")
+	}
+	return t.TempDir()
+}
+
+// runBrowserScript runs e2e/<script> with node (as browserTools found them)
+// and env added to this process's environment, logs what it printed and how
+// long it took, and fails the test unless it exits 0 within two minutes.
+// It returns what the script printed.
+func runBrowserScript(t *testing.T, node, root, script string, env ...string) []byte {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, filepath.Join("e2e", script))
+	cmd.Dir = root
+	cmd.Env = append(append(os.Environ(), "HG_CHROMIUM="+chromiumPath), env...)
+	// Chromium keeps helper processes that may hold the output pipes open
+	// after node is killed; WaitDelay bounds how long Wait waits for them.
+	cmd.WaitDelay = 5 * time.Second
+	began := time.Now()
+	out, err := cmd.CombinedOutput()
+	t.Logf("node e2e/%s (%s):\n%s", script, time.Since(began).Round(time.Millisecond), out)
+	if ctx.Err() != nil {
+		t.Fatalf("node e2e/%s did not finish in time: %v", script, ctx.Err())
+	}
+	if err != nil {
+		t.Fatalf("node e2e/%s failed: %v", script, err)
+	}
+	return out
+}
+
 // TestBrowser drives the console in headless Chromium through
 // e2e/console.mjs: sign in, overview, explorer filtered by model, call page,
 // feedback through the form, an incident acknowledged and resolved from the
-// triage board, CSP and no console errors. Its screenshots go
-// to a temporary directory; with HYPERGATE_SCREENSHOTS=1 they refresh the
-// ones in docs/screenshots that the README shows, so that an ordinary test
-// run leaves the tree as it was.
+// triage board, CSP and no console errors. Its screenshots go where
+// screenshotsDir says.
 func TestBrowser(t *testing.T) {
 	node, root := browserTools(t)
-	shots := t.TempDir()
-	if os.Getenv("HYPERGATE_SCREENSHOTS") == "1" {
-		shots = filepath.Join(root, "docs", "screenshots")
-	}
+	shots := screenshotsDir(t, root)
 	e := start(t)
 	const (
 		email = "operator@example.com"
@@ -87,11 +120,7 @@ func TestBrowser(t *testing.T) {
 	e.failCalls("gpt-4o-mini", "gpt-4o-mini-2024-07-18", 2)
 	incident := e.waitIncident("gpt-4o-mini", 2)
 
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, filepath.Join("e2e", "console.mjs"))
-	cmd.Dir = root
-	cmd.Env = append(os.Environ(),
+	runBrowserScript(t, node, root, "console.mjs",
 		"HG_CONSOLE_URL="+e.admin,
 		"HG_EMAIL="+email,
 		"HG_PASSWORD="+pw,
@@ -100,20 +129,7 @@ func TestBrowser(t *testing.T) {
 		"HG_MODEL=gpt-4o-mini",
 		"HG_INCIDENT_ID="+incident.ID,
 		"HG_SCREENSHOTS="+shots,
-		"HG_CHROMIUM="+chromiumPath,
 	)
-	// Chromium keeps helper processes that may hold the output pipes open
-	// after node is killed; WaitDelay bounds how long Wait waits for them.
-	cmd.WaitDelay = 5 * time.Second
-	began := time.Now()
-	out, err := cmd.CombinedOutput()
-	t.Logf("node e2e/console.mjs (%s):\n%s", time.Since(began).Round(time.Millisecond), out)
-	if ctx.Err() != nil {
-		t.Fatalf("the browser test did not finish in time: %v", ctx.Err())
-	}
-	if err != nil {
-		t.Fatalf("the browser test failed: %v", err)
-	}
 
 	// What the browser submitted must be stored, not only shown.
 	var page struct{ Data []struct{ ID string } }
