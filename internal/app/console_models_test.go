@@ -384,7 +384,7 @@ func TestConsoleModelsApplications(t *testing.T) {
 		resp, body = op.post("/applications/web-app/keys", url.Values{"csrf_token": {tok}, "key_name": {"ci"}})
 		checkPage(t, "new key", resp, body)
 		m := secretField.FindStringSubmatch(body)
-		if resp.StatusCode != 201 || m == nil || !strings.Contains(body, "This is the only time this key is shown") || !strings.Contains(body, `src="/static/copy.js"`) {
+		if resp.StatusCode != 201 || m == nil || !strings.Contains(body, "This is the only time this key is shown") || !strings.Contains(body, `src="/static/copy.js?v=`) {
 			t.Fatalf("new key page: %d %s", resp.StatusCode, body)
 		}
 		secret := m[1]

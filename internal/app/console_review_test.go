@@ -188,7 +188,7 @@ func TestConsoleReview(t *testing.T) {
 			`name="score.correct" value="true" data-key="y"`, `name="score.correct" value="false" data-key="n"`,
 			`name="score.rating" value="1" data-key="1"`, `name="score.rating" value="5" data-key="5"`,
 			`<label for="review-comment">`, `id="review-submit"`, `formaction="/review/triage/items/` + m[1] + `/skip"`,
-			`<script src="/static/review.js" defer></script>`, "Keyboard shortcuts", "<kbd>?</kbd>"} {
+			`<script src="/static/review.js?v=`, "Keyboard shortcuts", "<kbd>?</kbd>"} {
 			if !strings.Contains(body, want) {
 				t.Errorf("item page lacks %q", want)
 			}

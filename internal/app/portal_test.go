@@ -420,7 +420,7 @@ func TestPortalPathSetting(t *testing.T) {
 	if resp := b.portalSignin("/developers", "app@example.com"); resp.StatusCode != 303 || resp.Header.Get("Location") != "/developers/" {
 		t.Fatalf("sign-in at /developers: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}
-	if resp, body := b.get("/developers/services/orders-api"); resp.StatusCode != 200 || !strings.Contains(body, `href="/developers/static/portal.css"`) {
+	if resp, body := b.get("/developers/services/orders-api"); resp.StatusCode != 200 || !strings.Contains(body, `href="/developers/static/portal.css?v=`) {
 		t.Errorf("service page at /developers: %d", resp.StatusCode)
 	}
 	if resp, _ := b.get("/developers/static/portal-try.js"); resp.StatusCode != 200 {

@@ -69,7 +69,7 @@ func (s *Server) Handler() http.Handler {
 		panic(err)
 	}
 	s.mux = http.NewServeMux()
-	s.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(mustSub(staticFS, "static"))))
+	s.mux.Handle("GET /static/", staticHandler())
 	s.mux.HandleFunc("GET /signin", s.signinPage)
 	s.mux.HandleFunc("POST /signin", s.signin)
 	s.mux.HandleFunc("POST /signout", s.signout)
@@ -151,7 +151,7 @@ func (s *Server) Handler() http.Handler {
 	// Pages name their icon; a browser that asks for /favicon.ico anyway
 	// gets the same one, never a trip through sign-in.
 	s.mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, r *http.Request) {
-		http.Redirect(w, r, "/static/favicon.svg", http.StatusMovedPermanently)
+		http.Redirect(w, r, assetURL("favicon.svg"), http.StatusMovedPermanently)
 	})
 	s.mux.HandleFunc("/", s.notFound)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

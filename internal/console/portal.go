@@ -106,7 +106,7 @@ func (p *Portal) Handler() http.Handler {
 		writeAPIError(w, http.StatusNotFound, "not_found", "no portal endpoint "+r.Method+" "+r.URL.Path)
 	})
 	mux := http.NewServeMux()
-	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(mustSub(staticFS, "static"))))
+	mux.Handle("GET /static/", staticHandler())
 	mux.Handle("/api/v1/", http.StripPrefix("/api/v1", http.HandlerFunc(p.serveAPI)))
 	mux.HandleFunc("GET /signin", p.signinPage)
 	mux.HandleFunc("POST /signin", p.signin)

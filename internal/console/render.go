@@ -62,6 +62,7 @@ var funcs = template.FuncMap{
 	"priority": fmtPriority,
 	"f1":       func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) },
 	"labels":   labelText,
+	"asset":    assetURL,
 }
 
 func fmtMillis(ms float64) string {
