@@ -65,4 +65,3 @@ func TestTemplatesNameEmbeddedAssets(t *testing.T) {
 		}
 	}
 }
-
