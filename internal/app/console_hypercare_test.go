@@ -2,7 +2,6 @@ package app_test
 
 import (
 	"context"
-	"fmt"
 	"html"
 	"strings"
 	"testing"
@@ -19,38 +18,7 @@ import (
 func setupHypercare(t *testing.T, e *env, extra string) {
 	t.Helper()
 	ctx := context.Background()
-	begin := time.Now().UTC().Add(-48 * time.Hour).Truncate(time.Hour)
-	cfg := fmt.Sprintf(baseConfig, e.up.BaseURL()) + fmt.Sprintf(hypercareConfig, begin.Format(time.RFC3339)) + extra
-	if code := e.adminDo("PUT", "/admin/v1/config?message=hypercare", cfg, nil); code != 200 {
-		t.Fatalf("applying the hypercare configuration: %d", code)
-	}
-	ms := func(v int) time.Duration { return time.Duration(v) * time.Millisecond }
-	before, fbBefore := hypercarePeriod("hc-before", begin.Add(-3*hypercare.Day), 100, func(j int) time.Duration {
-		switch k := j % 50; {
-		case k < 30:
-			return ms(120)
-		case k < 49:
-			return ms(150)
-		}
-		return ms(900)
-	})
-	inside, fbInside := hypercarePeriod("hc-inside", begin, 5, func(j int) time.Duration {
-		switch k := j % 20; {
-		case k < 11:
-			return ms(120)
-		case k < 18:
-			return ms(150)
-		}
-		return ms(900)
-	})
-	if err := e.app.Store().InsertCallsAndRollups(ctx, append(before, inside...)); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range append(fbBefore, fbInside...) {
-		if _, _, err := e.app.Store().UpsertFeedback(ctx, f); err != nil {
-			t.Fatal(err)
-		}
-	}
+	begin := seedHypercare(t, e, extra)
 	var rep hypercare.Report
 	if code := e.adminDo("GET", "/admin/v1/hypercare/bot-v2/report?at="+begin.Add(24*time.Hour).Format(time.RFC3339), "", &rep); code != 200 {
 		t.Fatalf("GET report: %d", code)

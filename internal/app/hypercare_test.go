@@ -85,10 +85,15 @@ func TestHypercareReport(t *testing.T) {
 	}
 }
 
-func hypercareReport(t *testing.T, e *env) {
+// seedHypercare applies the hypercare configuration (window bot-v2 on
+// service support-bot, opened two days ago, with extra appended) and
+// stores the calls and feedback of the three days before it and of the
+// window so far. It returns when the window began.
+func seedHypercare(t *testing.T, e *env, extra string) time.Time {
+	t.Helper()
 	ctx := context.Background()
 	begin := time.Now().UTC().Add(-48 * time.Hour).Truncate(time.Hour)
-	cfg := fmt.Sprintf(baseConfig, e.up.BaseURL()) + fmt.Sprintf(hypercareConfig, begin.Format(time.RFC3339))
+	cfg := fmt.Sprintf(baseConfig, e.up.BaseURL()) + fmt.Sprintf(hypercareConfig, begin.Format(time.RFC3339)) + extra
 	if code := e.adminDo("PUT", "/admin/v1/config?message=hypercare", cfg, nil); code != 200 {
 		t.Fatalf("applying the hypercare configuration: %d", code)
 	}
@@ -125,6 +130,11 @@ func hypercareReport(t *testing.T, e *env) {
 			t.Fatal(err)
 		}
 	}
+	return begin
+}
+
+func hypercareReport(t *testing.T, e *env) {
+	begin := seedHypercare(t, e, "")
 
 	var rep hypercare.Report
 	if code := e.adminDo("GET", "/admin/v1/hypercare/bot-v2/report", "", &rep); code != 200 {
